@@ -1,0 +1,14 @@
+#!/bin/sh
+# Installs the Debian packages nnc needs to build and test, if missing.
+set -eu
+need=""
+for pkg in make gcc clang flex bison llvm-14-dev libcriterion-dev libclang-rt-14-dev python3; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need="$need $pkg"
+done
+if [ -n "$need" ]; then
+    echo "deps.sh: installing$need"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
+fi
