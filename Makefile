@@ -26,6 +26,11 @@ SRC := $(wildcard src/*.c src/frontend/*.c src/ir/*.c src/codegen/*.c src/codege
 GEN_SRC := $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC))) $(GEN_SRC:.c=.o)
 MAIN_OBJ := $(BUILD)/src/main.o
+RT_SRC := $(wildcard runtime/*.c)
+RT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(RT_SRC))
+# The runtime is embedded into generated C, so it is held to what users'
+# compilers will be asked: C99, pedantic.
+RT_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Wextra -Werror $(OPT) $(SANFLAGS) -MMD -MP
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
@@ -53,10 +58,18 @@ $(BUILD)/grammar/%.o: $(BUILD)/grammar/%.c $(BUILD)/grammar/parser.h $(BUILD)/gr
 
 $(BUILD)/%.o: %.c | $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -I$(BUILD)/grammar -c -o $@ $<
+	$(CC) $(CFLAGS) -Isrc -Iruntime -I$(BUILD)/grammar -c -o $@ $<
 
-$(BUILD)/tests/unit: $(TEST_OBJ) $(BUILD)/libnncc.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(LDLIBS)
+$(BUILD)/libnncrt.a: $(RT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/runtime/%.o: runtime/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) -Iruntime -c -o $@ $<
+
+$(BUILD)/tests/unit: $(TEST_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion -lpthread $(LDLIBS)
 
 unit: $(BUILD)/tests/unit
 	$(BUILD)/tests/unit --jobs 2
