@@ -34,11 +34,11 @@ RT_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Wextra -Werror 
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
-.PHONY: all test test-san check unit golden update-golden clean
+.PHONY: all test test-san check unit golden smoke update-golden demo clean
 all: $(BUILD)/nnc
 
-$(BUILD)/nnc: $(MAIN_OBJ) $(BUILD)/libnncc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/nnc: $(MAIN_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread $(LDLIBS)
 
 $(BUILD)/libnncc.a: $(LIB_OBJ)
 	@rm -f $@
@@ -80,7 +80,15 @@ golden: $(BUILD)/nnc
 update-golden: $(BUILD)/nnc
 	NNC=$(BUILD)/nnc tests/golden.sh --update
 
-test: unit golden
+smoke: $(BUILD)/nnc
+	NNC=$(BUILD)/nnc tests/smoke.sh
+
+test: unit golden smoke
+
+# The README's first command: what nnc makes of the bundled cancer model.
+demo: $(BUILD)/nnc
+	$(BUILD)/nnc --check -v examples/cancer.nn
+	$(BUILD)/nnc --emit=ir examples/cancer.nn
 
 test-san:
 	$(MAKE) SAN=1 test

@@ -25,6 +25,8 @@ typedef struct Diag {
     bool werror;       /* -Werror */
     bool no_warnings;  /* -w */
     bool stopped;      /* the error limit was reached */
+    bool dropped;      /* the last error or warning was not printed, so its
+                          notes are not either */
 } Diag;
 
 void diag_init(Diag *d, const char *file, const char *src, size_t src_len, FILE *out);
@@ -179,7 +181,8 @@ typedef struct Builtin {
     const char *name;
     BuiltinKind kind;
     int id;           /* Op, LossKind, OptKind, InitKind, MetricKind, CallbackKind,
-                         MonitorMode, or the Layer/Function/Setting enums below */
+                         MonitorMode, or the Layer/Function/Regularizer/
+                         Normalization/Setting enums below */
     const ParamSig *params;
     int nparams;
     const char *alias_of; /* "mse" -> "mean_squared_error" */
@@ -197,6 +200,7 @@ typedef enum FunctionId {
 } FunctionId;
 
 typedef enum RegularizerId { REG_L1, REG_L2, REG_L1_L2 } RegularizerId;
+typedef enum NormalizationId { NORM_MINMAX, NORM_STANDARD } NormalizationId;
 
 typedef enum SettingId {
     SET_LOSS, SET_OPTIMIZER, SET_METRICS,
@@ -220,7 +224,8 @@ int builtin_count(void);
 const Builtin *builtin_at(int index);
 /* Prints every built-in of a kind with its signature (nnc --list=KIND). */
 void builtin_list(FILE *out, BuiltinKind kind);
-/* Levenshtein distance. */
+/* Levenshtein distance, with a swap of two adjacent characters counting as
+** one edit (optimal string alignment), so "rleu" is 1 from "relu". */
 int edit_distance(const char *a, const char *b);
 
 /* ---- check.c and its helpers: from Program to IrModule ---- */

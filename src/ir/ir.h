@@ -28,6 +28,8 @@ Shape shape_vector(int n);
 Shape shape_matrix(int rows, int cols);
 Shape shape_of(int rank, const int *dims);
 bool shape_eq(Shape a, Shape b);
+/* Rank in 0..IR_MAX_RANK and every dimension >= 1. */
+bool shape_valid(Shape s);
 int64_t shape_numel(Shape s);
 /* "[30, 15]"; the scalar shape is "[]". Returns buf. */
 char *shape_format(Shape s, char *buf, size_t size);
@@ -52,6 +54,9 @@ typedef struct IrSlice {
     unsigned drop;
 } IrSlice;
 Shape shape_slice(Shape x, const IrSlice *slice);
+/* The slice fits x: rank <= x.rank, no drop bit past it, a dropped axis's
+** index (in start) in range, a range non-empty and in range. */
+bool shape_slice_valid(Shape x, const IrSlice *slice);
 
 /* ---- ops.def ---- */
 
@@ -143,28 +148,54 @@ typedef struct FitSpec {
 
 /* ---- ir.c: nodes, functions, modules, the hash-consing builder ---- */
 
+/* HYPER leaves: scalars the runtime passes to a step. */
+typedef enum IrHyper { HYPER_LEARNING_RATE, HYPER_STEP } IrHyper;
+
 typedef struct IrNode {
     Op op;
     int id; /* index in its function; printed %id */
     Shape shape;
+    /* Differs between the samples of a batch (depends on the input, the
+    ** target or a dropout mask); derived by the builder, BATCH_SUM clears it.
+    ** Uniform nodes are computed once per batch. */
+    bool varying;
+    int group; /* fusion group (fuse.c); 0 = none */
     int nin;
     struct IrNode *in[IR_MAX_IN];
     /* attributes (which ones an op reads is said in ops.def) */
-    double value;        /* CONST fill; LEAKY_RELU/ELU alpha; DROPOUT rate */
+    double value;        /* CONST fill; LEAKY_RELU/ELU alpha; DROPOUT(_MASK) rate */
     const double *data;  /* CONST: row-major contents, or NULL for a fill */
-    int axis;            /* reductions, SOFTMAX */
-    int param;           /* PARAM: index into IrModule.params */
-    IrSlice slice;       /* SLICE */
+    int axis;            /* reductions, SOFTMAX; STATE slot; HYPER kind;
+                            ONE_HOT classes; DROPOUT_MASK number */
+    int param;           /* PARAM, GRAD, STATE: index into IrModule.params */
+    IrSlice slice;       /* SLICE, PAD */
     Loc loc;             /* the user's source that produced it */
 } IrNode;
 
 typedef struct IrModule IrModule;
 
+/* What a training function hands back (SPEC's train_step, split as the
+** kernel ABI splits it: forward_backward, regularize, update, eval). */
+typedef enum IrOutputKind {
+    OUT_LOSS,  /* per sample in train/eval (the runtime sums); uniform in regularize */
+    OUT_PRED,  /* the model's output per sample */
+    OUT_GRAD,  /* gradient contribution to `param` (uniform: a BATCH_SUM) */
+    OUT_PARAM, /* the new value of `param` (update) */
+    OUT_STATE, /* the new value of state `slot` of `param` (update) */
+} IrOutputKind;
+
+typedef struct IrOutput {
+    IrOutputKind kind;
+    int param, slot;
+    IrNode *value;
+} IrOutput;
+
 typedef struct IrFunc {
     const char *name;
     IrModule *module;
     struct { IrNode **items; int len, cap; } nodes; /* topological order */
-    IrNode *result;
+    IrNode *result;  /* single-result functions: forward, a custom loss, eval */
+    struct { IrOutput *items; int len, cap; } outputs; /* training functions */
     IrNode **table; /* hash-consing: open addressing over nodes */
     int table_cap;
 } IrFunc;
@@ -204,6 +235,16 @@ struct IrModule {
     struct { IrLayer *items; int len, cap; } layers;
     IrFunc *forward; /* input -> output, dropout included (train mode) */
 
+    /* Built by train.c from forward, the loss and the optimizer; what the
+    ** code generators receive. NULL until built. */
+    IrFunc *predict;          /* input -> OUT_PRED, dropout off */
+    IrFunc *train;            /* input, target -> OUT_LOSS, OUT_PRED, OUT_GRAD per trainable param */
+    IrFunc *regularize;       /* params -> OUT_LOSS (uniform), OUT_GRAD; no outputs if no regularizer */
+    IrFunc *update;           /* params, GRAD, STATE, HYPER -> OUT_PARAM, OUT_STATE */
+    IrFunc *eval;             /* input, target -> OUT_LOSS, OUT_PRED, dropout off */
+    int opt_slots;            /* optimizer state tensors per trainable param */
+    double opt_state_init[4]; /* initial value of each slot */
+
     /* compile { } */
     LossKind loss;
     Loc loss_loc;
@@ -242,10 +283,28 @@ IrNode *ir_dropout(IrFunc *f, IrNode *x, double rate, Loc loc);
 /* The general entry: computes the shape of proto (unless a leaf, RESHAPE or
 ** BROADCAST, whose shape proto carries), then finds or appends the node. */
 IrNode *ir_emit(IrFunc *f, const IrNode *proto);
+/* The shape the rules give n from its operands' shapes and its attributes
+** (leaves, RESHAPE, BROADCAST: n's own shape, checked against the param
+** table, the operand's element count, broadcastability). False when they
+** do not fit. Shared by ir_emit and ir_verify. */
+bool ir_rule_shape(const IrModule *m, const IrNode *n, Shape *out);
+
+/* Copies node n (of any function) into f with the given operands; the copy
+** is hash-consed like any new node. */
+IrNode *ir_clone(IrFunc *f, const IrNode *n, IrNode *const *operands);
+/* Copies every node of src into dst in order. map has src->nodes.len
+** entries: a non-NULL entry on entry substitutes that node (e.g. a leaf
+** replaced by another function's value) and is not copied; on return every
+** entry holds the copy. Returns map[src->result->id] (or NULL). */
+IrNode *ir_copy_func(IrFunc *dst, const IrFunc *src, IrNode **map);
+void ir_add_output(IrFunc *f, IrOutputKind kind, int param, int slot, IrNode *value);
 
 /* ---- print.c: the readable, deterministic text form (--emit=ir) ---- */
 void ir_print_module(FILE *out, const IrModule *m);
 void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f);
+/* --emit=grad-ir: the parameters, then predict, train, regularize (when it
+** has outputs), update and eval as ir_build_training made them. */
+void ir_print_training(FILE *out, const IrModule *m);
 
 /* ---- dot.c: the graph for Graphviz (--emit=dot) ---- */
 void ir_print_dot(FILE *out, const IrModule *m, const IrFunc *f);
@@ -261,5 +320,59 @@ typedef struct IrMemory {
 } IrMemory;
 IrMemory ir_memory(const IrModule *m, int batch_size, int scalar_bytes);
 void ir_print_summary(FILE *out, const IrModule *m, int batch_size, int scalar_bytes);
+
+/* ---- passes.c and pass_*.c: optimization (one pass per file) ---- */
+typedef struct IrPassStats {
+    int nodes_before, nodes_after; /* live nodes (reachable from the outputs) */
+} IrPassStats;
+/* -O0: none; -O1: fold, cse, dce; -O2: also algebra (identities and the
+** numerically stable forms of SPEC 1.8) and fusion grouping. Returns the
+** optimized function (a new one: passes rebuild rather than mutate). */
+IrFunc *ir_optimize(IrFunc *f, int level, IrPassStats *stats);
+
+/* ---- autodiff.c, loss.c, optim.c, train.c: the training functions ---- */
+/* Builds m->predict, train, regularize, update and eval from m->forward, the
+** loss and the optimizer, each optimized at `level`. */
+void ir_build_training(IrModule *m, int level);
+/* autodiff.c: reverse mode. Appends to f the gradient of `loss`, a scalar
+** node of f, with respect to every trainable parameter it depends on:
+** grads[p] (m->params.len entries) becomes a uniform node of parameter p's
+** shape, or NULL where the loss does not depend on p. per_sample: loss is one
+** sample's loss and grads[p] the batch sum Σ_rows ∂loss_row/∂p (a
+** BATCH_SUM, which of a uniform x is rows·x); otherwise loss is uniform (the
+** regularizers) and grads[p] is its plain gradient. */
+void grad_backward(IrFunc *f, IrNode *loss, bool per_sample, IrNode **grads);
+/* loss.c: SPEC 1.8 per sample, from the model output and the TARGET leaf. */
+Shape grad_target_shape(const IrModule *m); /* [] for sparse CE's class index */
+IrNode *grad_loss(IrFunc *f, IrNode *pred, IrNode *target);
+/* Σ over trainable parameters of l1·Σ|w| + l2·Σw² (uniform); NULL if none. */
+IrNode *grad_regularization(IrFunc *f);
+/* optim.c: SPEC 1.9. */
+int ir_opt_slots(const OptSpec *o); /* state tensors per trainable parameter */
+/* The update function (PARAM, GRAD, STATE, HYPER -> OUT_PARAM, OUT_STATE),
+** not yet optimized; sets m->opt_slots and m->opt_state_init. */
+IrFunc *grad_build_update(IrModule *m);
+
+/* ---- interp.c: the double-precision reference interpreter (test oracle) ---- */
+typedef struct IrEnv {
+    int rows;                  /* samples in the batch (1 for uniform-only functions) */
+    const double *input;       /* rows x numel(input) */
+    const double *target;      /* rows x numel(target) */
+    const double *pred;        /* rows x numel(PRED), for a custom loss on its own */
+    double **params;           /* per param: read by PARAM; OUT_PARAM writes it */
+    double **grads;            /* per param: read by GRAD; OUT_GRAD adds grad_scale x value */
+    double grad_scale;         /* 1 unless the caller says otherwise */
+    double ***state;           /* per param, per slot: read by STATE; OUT_STATE writes it */
+    double hyper[2];           /* indexed by IrHyper */
+    uint64_t seed, first_row;  /* dropout masks: nnc_uniform(seed, first_row + r, ...) */
+    double *loss;              /* OUT_LOSS: rows values (varying) or 1 (uniform) */
+    double *pred_out;          /* OUT_PRED: rows x numel(output) */
+    double *result;            /* f->result: rows x numel, or numel when uniform */
+} IrEnv;
+/* Runs f on env; OUT_PARAM and OUT_STATE are written after every node is
+** computed. False (with err) on a function it cannot run. */
+bool ir_interp(const IrFunc *f, IrEnv *env, char *err, size_t err_size);
+/* NumPy's repr of a tensor: array([[6., 6.], [6., 6.]]), or a bare scalar. */
+void ir_print_value(FILE *out, const double *data, Shape shape);
 
 #endif
