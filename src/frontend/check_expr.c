@@ -53,7 +53,7 @@ void sema_unknown_name(Sema *s, const Node *ident) {
         diag_error(s->diag, ident->loc, "unknown name '%s'", name);
 }
 
-static char *fmt_shape(Sema *s, Shape shape) {
+char *sema_shape_text(Sema *s, Shape shape) {
     char buf[96];
     return arena_strdup(s->arena, shape_format(shape, buf, sizeof buf));
 }
@@ -72,7 +72,7 @@ static IrNode *broadcast_op(Sema *s, Op op, const char *what, IrNode *a, IrNode 
     Shape out;
     if (!shape_broadcast(a->shape, b->shape, &out)) {
         diag_error(s->diag, loc, "cannot %s shapes %s and %s: they do not broadcast (%s)", what,
-                   fmt_shape(s, a->shape), fmt_shape(s, b->shape),
+                   sema_shape_text(s, a->shape), sema_shape_text(s, b->shape),
                    broadcast_conflict(s, a->shape, b->shape));
         return NULL;
     }
@@ -82,7 +82,7 @@ static IrNode *broadcast_op(Sema *s, Op op, const char *what, IrNode *a, IrNode 
 static IrNode *matmul_op(Sema *s, IrNode *a, IrNode *b, Loc loc) {
     Shape out;
     if (shape_matmul(a->shape, b->shape, &out)) return ir_matmul(s->func, a, b, loc);
-    char *sa = fmt_shape(s, a->shape), *sb = fmt_shape(s, b->shape);
+    char *sa = sema_shape_text(s, a->shape), *sb = sema_shape_text(s, b->shape);
     if (a->shape.rank < 1 || a->shape.rank > 2 || b->shape.rank < 1 || b->shape.rank > 2)
         diag_error(s->diag, loc,
                    "matrix product needs operands of rank 1 or 2, found %s @ %s%s", sa, sb,
@@ -194,7 +194,7 @@ static IrNode *index(Sema *s, const Node *e) {
     if (!x) return NULL;
     if (e->list.len > x->shape.rank) {
         diag_error(s->diag, e->loc, "too many indices (%d) for a tensor of shape %s", e->list.len,
-                   fmt_shape(s, x->shape));
+                   sema_shape_text(s, x->shape));
         return NULL;
     }
     IrSlice slice = {.rank = e->list.len};
@@ -209,7 +209,7 @@ IrNode *sema_activate(Sema *s, const ActSpec *act, IrNode *x, Loc loc) {
         int axis = shape_axis(x->shape, act->axis);
         if (axis < 0) {
             diag_error(s->diag, act->loc, "softmax axis %d is out of range for shape %s", act->axis,
-                       fmt_shape(s, x->shape));
+                       sema_shape_text(s, x->shape));
             return NULL;
         }
         if (x->shape.dim[axis] == 1) {
@@ -230,16 +230,16 @@ static IrNode *reduce(Sema *s, Op op, IrNode *x, const ArgValue *axis, Loc loc) 
     Shape out;
     if (!shape_reduce(x->shape, a, &out)) {
         diag_error(s->diag, axis->loc, "axis %d is out of range for shape %s", a,
-                   fmt_shape(s, x->shape));
+                   sema_shape_text(s, x->shape));
         return NULL;
     }
     return ir_reduce(s->func, op, x, a, loc);
 }
 
-static IrNode *reshape(Sema *s, IrNode *x, Shape to, Loc loc) {
+IrNode *sema_reshape(Sema *s, IrNode *x, Shape to, Loc loc) {
     if (!shape_reshape(x->shape, to)) {
         diag_error(s->diag, loc, "cannot reshape %s (%lld elements) into %s (%lld elements)",
-                   fmt_shape(s, x->shape), (long long)shape_numel(x->shape), fmt_shape(s, to),
+                   sema_shape_text(s, x->shape), (long long)shape_numel(x->shape), sema_shape_text(s, to),
                    (long long)shape_numel(to));
         return NULL;
     }
@@ -265,7 +265,7 @@ static IrNode *function(Sema *s, const Node *call, const Builtin *b) {
     case FN_ZEROS: return ir_const(s->func, 0, args[0].shape, loc);
     case FN_ONES: return ir_const(s->func, 1, args[0].shape, loc);
     case FN_FILL: return ir_const(s->func, args[0].number, args[1].shape, loc);
-    case FN_RESHAPE: return reshape(s, t[0], args[1].shape, loc);
+    case FN_RESHAPE: return sema_reshape(s, t[0], args[1].shape, loc);
     case FN_TRANSPOSE: return ir_transpose(s->func, t[0], loc);
     case FN_MATMUL: case FN_DOT: return matmul_op(s, t[0], t[1], loc);
     case FN_SUM: return reduce(s, OP_SUM, t[0], &args[1], loc);

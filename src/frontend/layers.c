@@ -71,17 +71,12 @@ static void add_row(Sema *s, const char *name, const char *kind, IrNode *out, in
     ARENA_PUSH(s->arena, s->module->layers, row);
 }
 
-static char *fmt_shape(Sema *s, Shape shape) {
-    char buf[96];
-    return arena_strdup(s->arena, shape_format(shape, buf, sizeof buf));
-}
-
 /* dense(units, activation, use_bias, kernel_initializer, bias_initializer,
 **       kernel_regularizer, bias_regularizer, name) */
 static IrNode *dense(Sema *s, const char *name, const ArgValue *a, IrNode *x, Loc loc) {
     if (x->shape.rank != 1) {
         diag_error(s->diag, loc,
-                   "dense needs a vector input, but its input has shape %s; %s", fmt_shape(s, x->shape),
+                   "dense needs a vector input, but its input has shape %s; %s", sema_shape_text(s, x->shape),
                    x->shape.rank > 1 ? "insert flatten() before this layer (or write x @ W + b to act on the last axis)"
                                      : "give it a vector, e.g. input x[1]");
         return NULL;
@@ -132,23 +127,13 @@ static IrNode *normalize(Sema *s, const char *name, const ArgValue *a, IrNode *x
     return ir_binary(s->func, OP_DIV, ir_binary(s->func, OP_SUB, x, mean, loc), scale, loc);
 }
 
-static IrNode *reshape(Sema *s, Shape to, IrNode *x, Loc loc) {
-    if (!shape_reshape(x->shape, to)) {
-        diag_error(s->diag, loc, "cannot reshape %s (%lld elements) into %s (%lld elements)",
-                   fmt_shape(s, x->shape), (long long)shape_numel(x->shape), fmt_shape(s, to),
-                   (long long)shape_numel(to));
-        return NULL;
-    }
-    return ir_reshape(s->func, x, to, loc);
-}
-
 static IrNode *lower_layer(Sema *s, const Builtin *b, const char *name, const ArgValue *a,
                            IrNode *x, Loc loc) {
     switch ((LayerId)b->id) {
     case LAYER_DENSE: return dense(s, name, a, x, loc);
     case LAYER_DROPOUT: return a[0].number > 0 ? ir_dropout(s->func, x, a[0].number, loc) : x;
-    case LAYER_FLATTEN: return reshape(s, shape_vector((int)shape_numel(x->shape)), x, loc);
-    case LAYER_RESHAPE: return reshape(s, a[0].shape, x, loc);
+    case LAYER_FLATTEN: return sema_reshape(s, x, shape_vector((int)shape_numel(x->shape)), loc);
+    case LAYER_RESHAPE: return sema_reshape(s, x, a[0].shape, loc);
     case LAYER_ACTIVATION: return sema_activate(s, &a[0].act, x, loc);
     case LAYER_NORMALIZE: return normalize(s, name, a, x, loc);
     }

@@ -84,6 +84,8 @@ bool sema_constant(const Node *node, double *out);
 /* check_expr.c */
 IrNode *sema_tensor(Sema *s, const Node *expr);
 IrNode *sema_activate(Sema *s, const ActSpec *act, IrNode *x, Loc loc);
+IrNode *sema_reshape(Sema *s, IrNode *x, Shape to, Loc loc);
+char *sema_shape_text(Sema *s, Shape shape); /* "[30, 15]" in the arena */
 Local *sema_lookup(Sema *s, const char *name);
 void sema_unknown_name(Sema *s, const Node *ident);
 
