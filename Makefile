@@ -34,7 +34,7 @@ RT_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Wextra -Werror 
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
-.PHONY: all test test-san check unit golden smoke update-golden demo clean
+.PHONY: all test test-san check unit golden smoke update-golden demo bench clean
 all: $(BUILD)/nnc
 
 $(BUILD)/nnc: $(MAIN_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a
@@ -94,6 +94,11 @@ test-san:
 	$(MAKE) SAN=1 test
 
 check: test test-san
+
+# Speed against PyTorch on the CPU (not a test; see bench/bench.sh).
+bench: $(BUILD)/nnc
+	sh scripts/deps.sh bench
+	NNC=$(BUILD)/nnc bench/bench.sh
 
 clean:
 	rm -rf build

@@ -1,8 +1,12 @@
 #!/bin/sh
-# Installs the Debian packages nnc needs to build and test, if missing.
+# Installs the Debian packages nnc needs, if missing:
+#   scripts/deps.sh         to build and test
+#   scripts/deps.sh bench   also the benchmark's peer (PyTorch on the CPU)
 set -eu
+packages="make gcc clang flex bison llvm-14-dev libcriterion-dev libclang-rt-14-dev python3 bc"
+[ "${1:-}" = "bench" ] && packages="$packages python3-torch python3-numpy"
 need=""
-for pkg in make gcc clang flex bison llvm-14-dev libcriterion-dev libclang-rt-14-dev python3; do
+for pkg in $packages; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then
