@@ -143,6 +143,11 @@ typedef struct NncModel {
     /* Σ_rows loss_row with dropout off; writes predictions to y (may be NULL). */
     double (*eval_loss)(const nnc_real *params, nnc_real *scratch, const nnc_real *x,
                         const nnc_real *t, int n, nnc_real *y);
+
+    /* Optional, may be NULL: n_metrics names as the user wrote them, shown
+    ** in logs and history ("accuracy", as Keras shows it, for a metric
+    ** resolved to NNC_MET_BINARY_ACCURACY). NULL: each metric's own name. */
+    const char *const *metric_names;
 } NncModel;
 
 /* The trainer's command line (SPEC 3): train, eval, predict, summary,

@@ -1,0 +1,173 @@
+/*
+** batch.c — running the kernels over a batch, chunk by chunk.
+**
+** A batch is cut into chunks of plan->chunk_rows rows; a round hands one
+** chunk to each worker. Chunk 0 writes its gradient straight into the
+** gradient buffer, every other chunk into its worker's own buffer, and the
+** buffers are then added in chunk order. Losses and metrics are summed in
+** chunk order too. Nothing here depends on the number of workers, so the
+** results are bit-identical for every --threads (SPEC 3 Determinism).
+*/
+#include "runtime.h"
+
+#include <string.h>
+
+enum { RT_JOB_TRAIN, RT_JOB_EVAL, RT_JOB_PREDICT };
+
+typedef struct RtJob {
+    RtExec *ex;
+    int mode;                   /* RT_JOB_* */
+    const RtRows *data;
+    const long *idx;            /* the batch's rows in data, NULL: rows 0..n-1 */
+    long n, chunks, first;      /* rows, chunks in the batch, first chunk of the round */
+    double scale;
+    uint64_t seed;
+    nnc_real *y_out;            /* predictions of every row, or NULL */
+    double loss[RT_MAX_THREADS];
+    const nnc_real *t[RT_MAX_THREADS];
+    long rows[RT_MAX_THREADS];
+} RtJob;
+
+/* The chunk's rows, copied together when the batch is shuffled. */
+static void rt_job_gather(RtJob *job, RtWorker *k, long r0, long rn, const nnc_real **x,
+                          const nnc_real **t) {
+    const RtRows *d = job->data;
+    long r;
+    if (!job->idx) {
+        *x = d->x + r0 * d->n_x;
+        *t = d->t ? d->t + r0 * d->n_t : NULL;
+        return;
+    }
+    for (r = 0; r < rn; r++) {
+        long row = job->idx[r0 + r];
+        memcpy(k->x + r * d->n_x, d->x + row * d->n_x, sizeof(nnc_real) * (size_t)d->n_x);
+        if (d->n_t)
+            memcpy(k->t + r * d->n_t, d->t + row * d->n_t, sizeof(nnc_real) * (size_t)d->n_t);
+    }
+    *x = k->x;
+    *t = k->t;
+}
+
+static void rt_job_chunk(void *arg, int w) {
+    RtJob *job = arg;
+    RtExec *ex = job->ex;
+    const NncModel *m = ex->m;
+    RtWorker *k = &ex->block->workers[w];
+    long c = job->first + w, chunk = ex->plan->chunk_rows, r0 = c * chunk, rn;
+    const nnc_real *x, *t;
+    job->rows[w] = 0;
+    if (c >= job->chunks)
+        return;
+    rn = job->n - r0 < chunk ? job->n - r0 : chunk;
+    rt_job_gather(job, k, r0, rn, &x, &t);
+    if (job->mode == RT_JOB_TRAIN) {
+        nnc_real *g = c == 0 ? ex->block->grads : k->grads;
+        memset(g, 0, sizeof(nnc_real) * (size_t)m->param_floats);
+        job->loss[w] = m->forward_backward(ex->block->params, g, k->scratch, x, t, (int)rn,
+                                           job->scale, job->seed, (uint64_t)r0, k->y);
+    } else if (job->mode == RT_JOB_EVAL) {
+        job->loss[w] = m->eval_loss(ex->block->params, k->scratch, x, t, (int)rn, k->y);
+    } else {
+        m->predict(ex->block->params, k->scratch, x, k->y, (int)rn);
+        job->loss[w] = 0;
+    }
+    if (job->y_out)
+        memcpy(job->y_out + r0 * m->n_outputs, k->y,
+               sizeof(nnc_real) * (size_t)(rn * m->n_outputs));
+    job->t[w] = t;
+    job->rows[w] = rn;
+}
+
+/* Adds the round's chunk gradients, in chunk order, to worker w's slice of
+** the parameters: every element sees the same sequence of additions. */
+static void rt_job_reduce(void *arg, int w) {
+    RtJob *job = arg;
+    RtExec *ex = job->ex;
+    long p = ex->m->param_floats, workers = ex->plan->workers;
+    long lo = p * w / workers, hi = p * (w + 1) / workers, c, i;
+    nnc_real *total = ex->block->grads;
+    for (c = job->first; c < job->first + workers && c < job->chunks; c++) {
+        const nnc_real *g = ex->block->workers[c - job->first].grads;
+        if (c == 0)
+            continue;
+        for (i = lo; i < hi; i++)
+            total[i] += g[i];
+    }
+}
+
+static double rt_job_run(RtJob *job, RtMetrics *mt) {
+    RtExec *ex = job->ex;
+    int workers = ex->plan->workers, w;
+    double total = 0;
+    job->chunks = (job->n + ex->plan->chunk_rows - 1) / ex->plan->chunk_rows;
+    for (job->first = 0; job->first < job->chunks; job->first += workers) {
+        long in_round = job->chunks - job->first < workers ? job->chunks - job->first : workers;
+        if (in_round == 1)
+            rt_job_chunk(job, 0);
+        else
+            rt_pool_run(ex->pool, rt_job_chunk, job);
+        for (w = 0; w < in_round; w++) {
+            total += job->loss[w];
+            if (mt)
+                rt_metrics_add(mt, ex->m, ex->block->workers[w].y, job->t[w], job->rows[w]);
+        }
+        if (job->mode != RT_JOB_TRAIN || (job->first == 0 && in_round == 1))
+            continue;
+        /* Small models: threads cost more than the additions. */
+        if (ex->m->param_floats >= 65536 && in_round > 1)
+            rt_pool_run(ex->pool, rt_job_reduce, job);
+        else
+            for (w = 0; w < workers; w++)
+                rt_job_reduce(job, w);
+    }
+    return total;
+}
+
+double rt_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
+                          uint64_t dropout_seed, RtMetrics *mt) {
+    RtJob job;
+    job.ex = ex;
+    job.mode = RT_JOB_TRAIN;
+    job.data = data;
+    job.idx = idx;
+    job.n = n;
+    job.scale = 1.0 / (double)n;
+    job.seed = dropout_seed;
+    job.y_out = NULL;
+    return rt_job_run(&job, mt);
+}
+
+double rt_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt) {
+    RtJob job;
+    job.ex = ex;
+    job.mode = RT_JOB_EVAL;
+    job.data = data;
+    job.idx = NULL;
+    job.n = data->rows;
+    job.scale = 1;
+    job.seed = 0;
+    job.y_out = NULL;
+    return rt_job_run(&job, mt);
+}
+
+void rt_predict_rows(RtExec *ex, const RtRows *data, long first, long n, nnc_real *y) {
+    RtRows part = *data;
+    RtJob job;
+    part.x = data->x + first * data->n_x;
+    part.t = NULL;
+    part.n_t = 0;
+    part.rows = n;
+    job.ex = ex;
+    job.mode = RT_JOB_PREDICT;
+    job.data = &part;
+    job.idx = NULL;
+    job.n = n;
+    job.scale = 1;
+    job.seed = 0;
+    job.y_out = y;
+    rt_job_run(&job, NULL);
+}
+
+double rt_regularization(const NncModel *m, const nnc_real *params, nnc_real *sink) {
+    return m->regularize ? m->regularize(params, sink) : 0.0;
+}

@@ -1,0 +1,66 @@
+/*
+** params.c — initial parameter values (SPEC 1.4) and the statistics of
+** normalize (SPEC 1.5).
+*/
+#include "runtime.h"
+
+#include <math.h>
+
+void rt_init_params(const NncModel *m, uint64_t seed, nnc_real *params) {
+    int i;
+    for (i = 0; i < m->n_params; i++)
+        rt_init_param(&m->params[i], i, seed, params);
+}
+
+int rt_has_norm(const NncModel *m) {
+    int i;
+    for (i = 0; i < m->n_params; i++)
+        if (m->params[i].role != NNC_ROLE_WEIGHT)
+            return 1;
+    return 0;
+}
+
+/* One statistic of feature j over the rows; mean and variance in double,
+** two passes (population variance, as Keras' Normalization.adapt). */
+static double rt_norm_feature(int role, const RtRows *rows, long j) {
+    double acc = 0, mean = 0;
+    long r, n = rows->rows;
+    const nnc_real *x = rows->x + j;
+    if (role == NNC_ROLE_NORM_MIN || role == NNC_ROLE_NORM_MAX) {
+        acc = x[0];
+        for (r = 1; r < n; r++) {
+            double v = x[r * rows->n_x];
+            acc = role == NNC_ROLE_NORM_MIN ? (v < acc ? v : acc) : (v > acc ? v : acc);
+        }
+        return acc;
+    }
+    for (r = 0; r < n; r++)
+        mean += x[r * rows->n_x];
+    mean /= (double)n;
+    if (role == NNC_ROLE_NORM_MEAN)
+        return mean;
+    for (r = 0; r < n; r++) {
+        double d = x[r * rows->n_x] - mean;
+        acc += d * d;
+    }
+    return acc / (double)n;
+}
+
+int rt_norm_stats(const NncModel *m, nnc_real *params, const RtRows *rows) {
+    int i;
+    long j;
+    for (i = 0; i < m->n_params; i++) {
+        const NncParam *p = &m->params[i];
+        if (p->role == NNC_ROLE_WEIGHT)
+            continue;
+        /* SPEC 1.5: every element of the per-sample input is a feature. */
+        if (p->size != m->n_inputs) {
+            rt_error("%s: normalization statistic \"%s\" has %ld elements, the input has %ld",
+                     m->name ? m->name : "model", p->name, p->size, m->n_inputs);
+            return -1;
+        }
+        for (j = 0; j < p->size; j++)
+            params[p->offset + j] = (nnc_real)rt_norm_feature(p->role, rows, j);
+    }
+    return 0;
+}

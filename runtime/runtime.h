@@ -1,0 +1,380 @@
+/*
+** runtime.h — the trainer runtime's internal interface (SPEC 3), one
+** section per file. The public entry points (nnc_main, nnc_uniform) are in
+** nnc_abi.h; everything here is prefixed rt_ / Rt.
+**
+** The runtime is built as libnncrt.a and also pasted, this header first,
+** into every generated C file, which users compile with
+** `cc -std=c99 -pedantic -Wall -Wextra -Werror ... -lm`. Hence: C99, only
+** libc and libm (pthreads from libc; -DNNC_NO_THREADS drops them), no
+** file-local macros, every static name unique across the runtime's files.
+*/
+#ifndef NNC_RUNTIME_H
+#define NNC_RUNTIME_H
+
+/* fsync, isatty, clock_gettime, pthreads: POSIX, hidden by -std=c99 unless
+** asked for before the first system header. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nnc_abi.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define RT_PRINTF(f, a)
+#endif
+
+/* Rows per gradient chunk. A batch is cut into chunks of this many rows
+** whatever --threads says, and chunk gradients are summed in chunk order, so
+** the weights are bit-identical for every thread count (SPEC 3 Determinism). */
+#define RT_CHUNK_ROWS 32
+#define RT_MAX_THREADS 256
+#define RT_MAX_METRICS 16
+#define RT_MAX_LOGS (2 + 2 * RT_MAX_METRICS)
+#define RT_MAX_CALLBACKS 16
+#define RT_NAME_MAX 64
+#define RT_PATH_MAX 4096
+#define RT_MAX_META 96
+
+/* Exit statuses (SPEC 3 Failures). */
+enum { RT_EXIT_OK = 0, RT_EXIT_ERROR = 1, RT_EXIT_USAGE = 2, RT_EXIT_DIVERGED = 3 };
+
+/* ---- util.c: messages, clock, files ---- */
+
+/* Errors and warnings go to stderr, one line each, as SPEC 3 shows them:
+** `data.csv:17: expected 31 columns, found 30`. */
+void rt_error(const char *fmt, ...) RT_PRINTF(1, 2);
+void rt_warning(const char *fmt, ...) RT_PRINTF(1, 2);
+void *rt_alloc(size_t bytes, const char *what);   /* zeroed; NULL + message */
+double rt_now(void);                                /* monotonic seconds */
+/* Reads a whole file, NUL-terminated; NULL + message naming the file. */
+char *rt_read_file(const char *path, size_t *size);
+/* Keras' number format in logs: %.4f, or %.4e when |v| <= 1e-3. */
+void rt_format_value(char *buf, size_t size, double v);
+/* "1,234,567", as Keras prints parameter counts. */
+void rt_format_count(char *buf, size_t size, long long n);
+int rt_parse_double(const char *s, double *out);   /* whole string, finite */
+int rt_parse_long(const char *s, long *out);       /* whole string, decimal */
+
+/* A file being written. Files are written atomically (SPEC 3 Failures):
+** a temporary file beside the target, fsync, rename; on any failure the
+** temporary is removed and the target left as it was. A sink opened with
+** rt_file_count only counts bytes (two-pass writers size headers with it).
+** Writes are buffered here, so writing allocates nothing. */
+typedef struct RtFile {
+    int fd;                /* -1 for a counting sink */
+    int err;               /* errno of the first failure, 0 if none */
+    int atomic;            /* tmp must be renamed onto path */
+    size_t len;            /* bytes waiting in buf */
+    uint64_t total;        /* bytes written (or counted) so far */
+    const char *path;
+    char tmp[RT_PATH_MAX + 64];
+    unsigned char buf[8192];
+} RtFile;
+int rt_file_open(RtFile *f, const char *path);     /* 0, or -1 + message */
+void rt_file_stdout(RtFile *f);
+void rt_file_count(RtFile *f);
+void rt_file_write(RtFile *f, const void *data, size_t n);
+void rt_file_puts(RtFile *f, const char *s);
+void rt_file_printf(RtFile *f, const char *fmt, ...) RT_PRINTF(2, 3);
+int rt_file_commit(RtFile *f);                     /* 0, or -1 + message */
+void rt_file_abort(RtFile *f);
+
+/* ---- rng.c: the counter-based generator and initializers (SPEC 1.4) ---- */
+
+/* Purposes, each its own family of streams so that no two uses of the seed
+** draw the same numbers. */
+enum { RT_STREAM_INIT = 1, RT_STREAM_SHUFFLE = 2, RT_STREAM_DROPOUT = 3 };
+uint64_t rt_hash3(uint64_t a, uint64_t b, uint64_t c);
+uint64_t rt_subseed(uint64_t seed, uint64_t purpose, uint64_t k);
+double rt_normal(uint64_t seed, uint64_t stream, uint64_t counter);
+double rt_truncated_normal(uint64_t seed, uint64_t stream, uint64_t counter);
+/* Fills p's slice of params by its initializer; index is p's row in the table. */
+void rt_init_param(const NncParam *p, int index, uint64_t seed, nnc_real *params);
+/* idx = a permutation of 0..n-1 for this epoch (Fisher-Yates), or identity. */
+void rt_permutation(long *idx, long n, uint64_t seed, int epoch, int shuffle);
+
+/* ---- csv.c: data files (SPEC 3 Data, Data domain checks) ---- */
+
+typedef struct RtData {
+    const char *path;
+    long rows, n_x, n_t;   /* n_t = model->target_width, 0 for features only */
+    nnc_real *x;           /* rows × n_x */
+    nnc_real *t;           /* rows × n_t (inside the x allocation) */
+} RtData;
+/* Loads path for model m: features, and targets when need_targets. label is
+** --label (a header name or 0-based index) or NULL. 0, or -1 + message. */
+int rt_data_load(RtData *d, const char *path, const NncModel *m, const char *label,
+                 int need_targets);
+void rt_data_free(RtData *d);
+const char *rt_loss_name(int loss);
+long rt_classes(const NncModel *m);   /* units on the output's last axis */
+
+/* ---- metrics.c (SPEC 1.10) ---- */
+
+typedef struct RtMetrics {
+    int n;
+    int kind[RT_MAX_METRICS];
+    double num[RT_MAX_METRICS], den[RT_MAX_METRICS];
+} RtMetrics;
+int rt_metric_resolve(const NncModel *m, int kind);
+const char *rt_metric_name(const NncModel *m, int i);   /* as shown in logs */
+int rt_metric_higher_is_better(const char *log_name);
+void rt_metrics_init(RtMetrics *mt, const NncModel *m);
+void rt_metrics_reset(RtMetrics *mt);
+void rt_metrics_add(RtMetrics *mt, const NncModel *m, const nnc_real *y, const nnc_real *t,
+                    long rows);
+double rt_metrics_value(const RtMetrics *mt, int i);
+
+/* ---- pool.c: worker threads ---- */
+
+typedef struct RtPool RtPool;
+typedef void (*RtTask)(void *arg, int worker);
+/* n workers, the caller being worker 0. NULL + message on failure. */
+RtPool *rt_pool_new(int n);
+/* Runs task(arg, w) for every worker w and waits for all. */
+void rt_pool_run(RtPool *p, RtTask task, void *arg);
+void rt_pool_free(RtPool *p);
+
+/* ---- options: the command line (cli.c) ---- */
+
+enum { RT_CMD_TRAIN, RT_CMD_EVAL, RT_CMD_PREDICT, RT_CMD_SUMMARY, RT_CMD_GRADCHECK };
+/* Which values the command line set, so they override a checkpoint's. */
+enum { RT_SET_EPOCHS = 1, RT_SET_BATCH = 2, RT_SET_LR = 4, RT_SET_SEED = 8,
+       RT_SET_SPLIT = 16 };
+typedef struct RtOptions {
+    const char *prog;
+    int command;
+    const char *data, *val, *weights, *load, *save, *checkpoint, *resume;
+    const char *history, *plot, *output, *label;
+    int epochs;
+    long batch_size;        /* 0 = all rows */
+    double learning_rate;
+    double validation_split;
+    uint64_t seed;
+    int threads, verbose, shuffle;
+    unsigned set;           /* RT_SET_* */
+} RtOptions;
+
+/* ---- plan.c: the one allocation ---- */
+
+/* What one worker thread owns: its chunk's rows, gradients and activations. */
+typedef struct RtWorker {
+    nnc_real *grads;        /* param_floats, or NULL when never needed */
+    nnc_real *scratch;      /* scratch_fixed + chunk × scratch_per_row */
+    nnc_real *x, *t, *y;    /* chunk × n_inputs, target_width, n_outputs */
+} RtWorker;
+
+/* Byte sizes of every region of the trainer's single allocation: what
+** `summary` reports (SPEC 3 summary) is what train allocates. */
+typedef struct RtPlan {
+    long chunk_rows;        /* rows per chunk: min(RT_CHUNK_ROWS, batch rows) */
+    int workers;
+    int worker_grads;       /* 1 when a batch has more than one chunk */
+    int n_best;             /* early_stopping(restore_best_weights) copies */
+    size_t params, grads, opt, best, scratch, io, total;
+} RtPlan;
+/* batch_rows: the largest batch (0 = unknown: take RT_CHUNK_ROWS). */
+void rt_plan(RtPlan *plan, const NncModel *m, long batch_rows, int workers, int training);
+typedef struct RtBlock {
+    void *base;
+    nnc_real *params, *grads, *opt;
+    nnc_real *best[RT_MAX_CALLBACKS];
+    RtWorker workers[RT_MAX_THREADS];
+} RtBlock;
+int rt_block_alloc(RtBlock *b, const RtPlan *plan, const NncModel *m);
+void rt_block_free(RtBlock *b);
+long rt_data_bytes_per_row(const NncModel *m);
+
+/* ---- batch.c: kernels over chunks ---- */
+
+typedef struct RtRows {
+    const nnc_real *x, *t;
+    long rows, n_x, n_t;
+} RtRows;
+typedef struct RtExec {
+    const NncModel *m;
+    const RtPlan *plan;
+    RtBlock *block;
+    RtPool *pool;
+} RtExec;
+/* Gradient of the batch idx[0..n) of data into block->grads (zeroed here),
+** scale 1/n; returns Σ loss over the rows; adds train-mode metrics. */
+double rt_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
+                          uint64_t dropout_seed, RtMetrics *mt);
+/* Σ loss over all rows in eval mode; adds metrics (mt may be NULL). */
+double rt_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt);
+/* Predictions (dropout off) for rows [first, first + n) of data into y. */
+void rt_predict_rows(RtExec *ex, const RtRows *data, long first, long n, nnc_real *y);
+/* The regularization loss at params (grads is a scratch sink). */
+double rt_regularization(const NncModel *m, const nnc_real *params, nnc_real *sink);
+
+/* ---- params.c: initial values and normalization statistics ---- */
+
+void rt_init_params(const NncModel *m, uint64_t seed, nnc_real *params);
+/* SPEC 1.5 normalize: min, max, mean, population variance of every input
+** element over rows. 0, or -1 + message if a statistic is not input-shaped. */
+int rt_norm_stats(const NncModel *m, nnc_real *params, const RtRows *rows);
+int rt_has_norm(const NncModel *m);
+
+/* ---- safetensors.c: the file format ---- */
+
+enum { RT_DT_F32, RT_DT_F64, RT_DT_OTHER };
+typedef struct RtMeta {
+    int n;
+    const char *key[RT_MAX_META];
+    const char *value[RT_MAX_META];
+    char buf[RT_MAX_META][48];   /* room for formatted numbers */
+} RtMeta;
+void rt_meta_str(RtMeta *meta, const char *key, const char *value);
+void rt_meta_fmt(RtMeta *meta, const char *key, const char *fmt, ...) RT_PRINTF(3, 4);
+
+/* A tensor to write: data as nnc_real or as double. */
+typedef struct RtTensorOut {
+    const char *name;
+    int rank;
+    long dims[NNC_MAX_RANK];
+    int dtype;                /* RT_DT_F32 or RT_DT_F64 */
+    const nnc_real *real;
+    const double *f64;
+} RtTensorOut;
+typedef void (*RtTensorFn)(const void *ctx, int i, RtTensorOut *out);
+int rt_st_write(const char *path, int n, RtTensorFn tensor, const void *ctx,
+                const RtMeta *meta);
+
+typedef struct RtStTensor {
+    const char *name;
+    int dtype;                /* RT_DT_* */
+    const char *dtype_name;
+    int rank;
+    long dims[NNC_MAX_RANK];
+    size_t begin, end;        /* into the data section */
+} RtStTensor;
+typedef struct RtStFile {
+    const char *path;
+    unsigned char *bytes;
+    size_t size, data_start;
+    RtStTensor *tensors;
+    int n_tensors;
+    const char **meta_key, **meta_value;
+    int n_meta;
+} RtStFile;
+int rt_st_open(RtStFile *f, const char *path);     /* 0, or -1 + message */
+void rt_st_close(RtStFile *f);
+const RtStTensor *rt_st_find(const RtStFile *f, const char *name);
+const char *rt_st_meta(const RtStFile *f, const char *key);
+void rt_st_read_real(const RtStFile *f, const RtStTensor *t, nnc_real *dst);
+void rt_st_read_f64(const RtStFile *f, const RtStTensor *t, double *dst);
+int rt_real_dtype(void);
+const char *rt_dtype_name(int dtype);
+void rt_format_shape(char *buf, size_t size, int rank, const long *dims);
+
+/* ---- weights.c: weight files of a model (SPEC 3 Weights) ---- */
+
+void rt_meta_model(RtMeta *meta, const NncModel *m);
+int rt_weights_save(const char *path, const NncModel *m, const nnc_real *params,
+                    const RtMeta *meta);
+int rt_weights_load(const char *path, const NncModel *m, nnc_real *params);
+/* Checks f against m's parameter table and loads it: the first difference
+** is the message. Tensors named "nnc/..." (checkpoint state) are skipped. */
+int rt_st_load_params(const RtStFile *f, const NncModel *m, nnc_real *params);
+/* Checks a tensor named name has this dtype and shape; -1 + message if not. */
+int rt_st_expect(const RtStFile *f, const char *name, int dtype, int rank,
+                 const long *dims, const RtStTensor **out);
+
+/* ---- train.c, callbacks.c, checkpoint.c: fitting (SPEC 3, 1.10) ---- */
+
+typedef struct RtCbState {
+    int log;            /* index of the monitored log, -1 if not available */
+    int maximize;
+    int warned;
+    double best;        /* best monitored value so far */
+    int wait;           /* epochs without improvement */
+    int best_epoch;     /* 0-based epoch of the best value */
+    int cooldown;       /* reduce_lr_on_plateau (Keras' cooldown is 0) */
+    int has_best;       /* best-weights copy is filled */
+} RtCbState;
+
+typedef struct RtTrainer {
+    const NncModel *m;
+    const RtOptions *o;
+    RtPlan plan;
+    RtBlock block;
+    RtExec exec;
+    RtData data, val_data;
+    RtRows train, val;
+    int has_val;
+    long *index;                /* the epoch's row order */
+    RtMetrics metrics;
+    /* logs: loss, metrics, [val_loss, val_metrics] */
+    int n_logs;
+    char log_name[RT_MAX_LOGS][RT_NAME_MAX];
+    double logs[RT_MAX_LOGS];
+    /* settings */
+    uint64_t seed;
+    long batch_size;            /* 0 = all rows */
+    long batch_rows;            /* rows per batch: batch_size, or all */
+    int epochs;
+    double validation_split;
+    int shuffle;
+    /* state, saved in checkpoints */
+    int epoch;                  /* epochs completed */
+    long step;                  /* optimizer steps taken */
+    double lr;
+    int stop;                   /* a callback stopped training */
+    int stopped_epoch;          /* 1-based epoch early stopping stopped at, 0 if none */
+    RtCbState cb[RT_MAX_CALLBACKS];
+    double *history;            /* epochs × (n_logs + 1): logs, learning rate */
+    int history_rows, history_cap;
+} RtTrainer;
+
+int rt_cmd_train(const NncModel *m, const RtOptions *o);
+int rt_callbacks_init(RtTrainer *tr);
+/* Runs the callbacks after an epoch; 0, or -1 + message (a failed write). */
+int rt_callbacks_epoch_end(RtTrainer *tr, int epoch);
+void rt_train_meta(const RtTrainer *tr, RtMeta *meta);
+int rt_checkpoint_save(const RtTrainer *tr, const char *path);
+/* --resume: the settings first (they size the buffers), then the state. */
+int rt_checkpoint_settings(RtTrainer *tr, const char *path);
+int rt_checkpoint_load(RtTrainer *tr, const char *path);
+const char *rt_optimizer_name(int optimizer);
+
+/* ---- progress.c: Keras' progress bar (SPEC 3 Output) ---- */
+
+typedef struct RtProgress {
+    int verbose, tty;
+    long steps;
+    double start, last_draw;
+    int drawn;               /* characters of the bar line on screen */
+} RtProgress;
+void rt_progress_begin(RtProgress *p, int verbose, int epoch, int epochs, long steps);
+void rt_progress_step(RtProgress *p, long step, int n_logs, char names[][RT_NAME_MAX],
+                      const double *values);
+void rt_progress_end(RtProgress *p, int n_logs, char names[][RT_NAME_MAX],
+                     const double *values);
+void rt_progress_abort(RtProgress *p);
+
+/* ---- history.c, plot.c ---- */
+
+int rt_history_write(const RtTrainer *tr, const char *path);
+int rt_plot_write(const RtTrainer *tr, const char *path);
+
+/* ---- eval.c, summary.c, gradcheck.c: the other commands ---- */
+
+int rt_cmd_eval(const NncModel *m, const RtOptions *o);
+int rt_cmd_predict(const NncModel *m, const RtOptions *o);
+int rt_cmd_summary(const NncModel *m, const RtOptions *o);
+int rt_cmd_gradcheck(const NncModel *m, const RtOptions *o);
+/* Opens the pool and the block for evaluating (no optimizer state). */
+int rt_exec_open(RtExec *ex, RtPlan *plan, RtBlock *block, const NncModel *m, long batch,
+                 int threads, int training);
+void rt_exec_close(RtExec *ex, RtBlock *block);
+
+#endif

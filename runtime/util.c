@@ -1,0 +1,269 @@
+/*
+** util.c — messages, the clock, number formats and atomic file writes.
+*/
+#include "runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void rt_error(const char *fmt, ...) {
+    va_list ap;
+    fflush(stdout); /* keep the progress output and the error in order */
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void rt_warning(const char *fmt, ...) {
+    va_list ap;
+    fflush(stdout);
+    fputs("warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void *rt_alloc(size_t bytes, const char *what) {
+    void *p = calloc(1, bytes ? bytes : 1);
+    if (!p)
+        rt_error("out of memory: %s needs %lu bytes", what, (unsigned long)bytes);
+    return p;
+}
+
+double rt_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+char *rt_read_file(const char *path, size_t *size) {
+    FILE *fp = fopen(path, "rb");
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    if (!fp) {
+        rt_error("%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    /* Read in growing blocks: works for pipes and files alike. */
+    for (;;) {
+        size_t got;
+        if (cap - len < 65536) {
+            size_t ncap = cap ? cap * 2 : 65536 + 1;
+            char *grown = realloc(text, ncap);
+            if (!grown) {
+                rt_error("%s: out of memory reading the file", path);
+                free(text);
+                fclose(fp);
+                return NULL;
+            }
+            text = grown;
+            cap = ncap;
+        }
+        got = fread(text + len, 1, cap - len - 1, fp);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        rt_error("%s: cannot read: %s", path, strerror(errno));
+        free(text);
+        fclose(fp);
+        return NULL;
+    }
+    fclose(fp);
+    text[len] = '\0';
+    *size = len;
+    return text;
+}
+
+void rt_format_value(char *buf, size_t size, double v) {
+    /* Keras' Progbar: ' %.4f' if abs(avg) > 1e-3 else ' %.4e'. */
+    snprintf(buf, size, fabs(v) > 1e-3 ? "%.4f" : "%.4e", v);
+}
+
+void rt_format_count(char *buf, size_t size, long long n) {
+    char digits[32];
+    int len, i, o = 0;
+    len = snprintf(digits, sizeof digits, "%lld", n < 0 ? -n : n);
+    if (n < 0 && size > 1)
+        buf[o++] = '-';
+    for (i = 0; i < len && (size_t)o + 2 < size; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+}
+
+int rt_parse_double(const char *s, double *out) {
+    char *end;
+    double v;
+    if (!*s)
+        return -1;
+    errno = 0;
+    v = strtod(s, &end);
+    if (*end || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int rt_parse_long(const char *s, long *out) {
+    char *end;
+    long v;
+    if (!*s || !(*s == '-' || (*s >= '0' && *s <= '9')))
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (*end || errno == ERANGE)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---- atomic files ---- */
+
+int rt_file_open(RtFile *f, const char *path) {
+    int attempt;
+    memset(f, 0, offsetof(RtFile, buf));
+    f->path = path;
+    f->atomic = 1;
+    if (strlen(path) > RT_PATH_MAX) {
+        rt_error("%s: cannot write: path too long", path);
+        return -1;
+    }
+    /* The temporary sits beside the target, so that rename() is atomic;
+    ** O_EXCL and the pid keep two writers apart. */
+    for (attempt = 0; attempt < 100; attempt++) {
+        snprintf(f->tmp, sizeof f->tmp, "%s.tmp-%ld-%d", path, (long)getpid(), attempt);
+        f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0666);
+        if (f->fd >= 0 || errno != EEXIST)
+            break;
+    }
+    if (f->fd < 0) {
+        rt_error("%s: cannot write: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void rt_file_stdout(RtFile *f) {
+    memset(f, 0, offsetof(RtFile, buf));
+    f->fd = 1;
+    f->path = "standard output";
+    fflush(stdout); /* what stdio holds goes first */
+}
+
+void rt_file_count(RtFile *f) {
+    memset(f, 0, offsetof(RtFile, buf));
+    f->fd = -1;
+}
+
+static void rt_file_flush(RtFile *f) {
+    size_t off = 0;
+    while (off < f->len && !f->err) {
+        ssize_t n = write(f->fd, f->buf + off, f->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            f->err = n < 0 ? errno : EIO;
+        else
+            off += (size_t)n;
+    }
+    f->len = 0;
+}
+
+void rt_file_write(RtFile *f, const void *data, size_t n) {
+    const unsigned char *p = data;
+    f->total += n;
+    if (f->fd < 0 || f->err)
+        return;
+    while (n > 0) {
+        size_t room = sizeof f->buf - f->len, k = n < room ? n : room;
+        memcpy(f->buf + f->len, p, k);
+        f->len += k;
+        p += k;
+        n -= k;
+        if (f->len == sizeof f->buf)
+            rt_file_flush(f);
+    }
+}
+
+void rt_file_puts(RtFile *f, const char *s) {
+    rt_file_write(f, s, strlen(s));
+}
+
+void rt_file_printf(RtFile *f, const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        f->err = f->err ? f->err : EINVAL;
+    else
+        rt_file_write(f, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* fsync the directory too, so the rename itself survives a crash. */
+static void rt_file_sync_dir(const char *path) {
+    char dir[RT_PATH_MAX + 1];
+    const char *slash = strrchr(path, '/');
+    int fd;
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == path)
+        strcpy(dir, "/");
+    else {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+    }
+    fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int rt_file_commit(RtFile *f) {
+    if (f->fd < 0)
+        return 0;
+    rt_file_flush(f);
+    if (!f->atomic) {
+        if (f->err) {
+            rt_error("%s: cannot write: %s", f->path, strerror(f->err));
+            return -1;
+        }
+        return 0;
+    }
+    if (!f->err && fsync(f->fd) != 0)
+        f->err = errno;
+    if (close(f->fd) != 0 && !f->err)
+        f->err = errno;
+    f->fd = -1;
+    if (!f->err && rename(f->tmp, f->path) != 0)
+        f->err = errno;
+    if (f->err) {
+        unlink(f->tmp);
+        rt_error("%s: cannot write: %s", f->path, strerror(f->err));
+        return -1;
+    }
+    rt_file_sync_dir(f->path);
+    return 0;
+}
+
+void rt_file_abort(RtFile *f) {
+    if (f->fd >= 0 && f->atomic) {
+        close(f->fd);
+        unlink(f->tmp);
+    }
+    f->fd = -1;
+}
