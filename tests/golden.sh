@@ -4,6 +4,7 @@
 #   errors/NAME.nn  -> NAME.err: `nnc --check` diagnostics (stderr); the exit
 #                      status must be 1 if the text has an error, else 0
 #   ir/NAME.nn      -> NAME.ir:  `nnc --emit=ir` (stdout), exit status 0
+#   grad/NAME.nn    -> NAME.grad: `nnc --emit=grad-ir` (stdout), exit status 0
 # A first line `# flags: ...` adds command-line flags (e.g. -Werror).
 # With --update, the expectations are rewritten instead (review the diff).
 set -u
@@ -33,7 +34,7 @@ check() { # suite name expected-file actual-file status expected-status
     fi
 }
 
-for suite in errors ir; do
+for suite in errors ir grad; do
     cd "$root/$suite" || exit 1
     for nn in *.nn; do
         [ -e "$nn" ] || continue
@@ -48,11 +49,13 @@ for suite in errors ir; do
             [ $update -eq 1 ] && expected_status=$status
             check $suite "$name" "$name.err" "$tmp/out" $status $expected_status
         else
+            emit=ir ext=ir
+            [ $suite = grad ] && emit=grad-ir ext=grad
             # shellcheck disable=SC2086
-            "$NNC" --emit=ir $flags "$nn" >"$tmp/out" 2>"$tmp/err"
+            "$NNC" --emit=$emit $flags "$nn" >"$tmp/out" 2>"$tmp/err"
             status=$?
             [ -s "$tmp/err" ] && cat "$tmp/err"
-            check $suite "$name" "$name.ir" "$tmp/out" $status 0
+            check $suite "$name" "$name.$ext" "$tmp/out" $status 0
         fi
     done
 done

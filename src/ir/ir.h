@@ -242,6 +242,7 @@ struct IrModule {
     IrFunc *regularize;       /* params -> OUT_LOSS (uniform), OUT_GRAD; no outputs if no regularizer */
     IrFunc *update;           /* params, GRAD, STATE, HYPER -> OUT_PARAM, OUT_STATE */
     IrFunc *eval;             /* input, target -> OUT_LOSS, OUT_PRED, dropout off */
+    struct { struct IrOptStat *items; int len, cap; } opt_stats; /* per built function */
     int opt_slots;            /* optimizer state tensors per trainable param */
     double opt_state_init[4]; /* initial value of each slot */
 
@@ -254,6 +255,12 @@ struct IrModule {
     /* fit { } */
     FitSpec fit;
 };
+
+/* Ops in a training function without and with the passes (nnc -v). */
+typedef struct IrOptStat {
+    const char *func;
+    int before, after;
+} IrOptStat;
 
 IrModule *ir_module_new(Arena *arena, const char *file, const char *name);
 IrFunc *ir_func_new(IrModule *m, const char *name);
@@ -330,6 +337,33 @@ typedef struct IrPassStats {
 ** optimized function (a new one: passes rebuild rather than mutate). */
 IrFunc *ir_optimize(IrFunc *f, int level, IrPassStats *stats);
 
+/* What the passes share (passes.c). A pass rebuilds: it makes a new function
+** with pass_begin, re-emits the old nodes through the builder into it, with
+** map[old id] = the new node, and pass_end remaps the result and outputs. */
+IrFunc *pass_begin(const IrFunc *f, IrNode ***map);
+void pass_end(IrFunc *dst, const IrFunc *src, IrNode *const *map);
+/* Per node id: reachable from the result or an output. Arena-allocated. */
+bool *pass_live(const IrFunc *f);
+int pass_live_count(const IrFunc *f);
+/* Per node id: how many distinct live nodes use it as an operand. */
+int *pass_consumers(const IrFunc *f, const bool *live);
+/* Per node id: the value of the result or of an output. */
+bool *pass_outputs(const IrFunc *f);
+/* The same nodes, in the same order, with the same result and outputs. */
+bool pass_same(const IrFunc *a, const IrFunc *b);
+/* A CONST fill (or a constant whose elements are all equal): its value. */
+bool pass_fill_value(const IrNode *n, double *value);
+
+/* The passes, each in its own file. All but fuse return a new function. */
+IrFunc *pass_fold(const IrFunc *f);    /* pass_fold.c: constant folding */
+IrFunc *pass_cse(const IrFunc *f);     /* pass_cse.c: commutative canonical order + merging */
+IrFunc *pass_dce(const IrFunc *f);     /* pass_dce.c: drops what no output needs */
+IrFunc *pass_algebra(const IrFunc *f); /* pass_algebra.c: identities, terms, stable forms */
+void pass_fuse(IrFunc *f);             /* pass_fuse.c: sets node->group, in place */
+/* pass_fold.c: an element-wise op on scalars, as the interpreter computes it;
+** x has the op's arity, value is the op's attribute. */
+double pass_eval_ew(Op op, double value, const double *x);
+
 /* ---- autodiff.c, loss.c, optim.c, train.c: the training functions ---- */
 /* Builds m->predict, train, regularize, update and eval from m->forward, the
 ** loss and the optimizer, each optimized at `level`. */
@@ -372,7 +406,7 @@ typedef struct IrEnv {
 /* Runs f on env; OUT_PARAM and OUT_STATE are written after every node is
 ** computed. False (with err) on a function it cannot run. */
 bool ir_interp(const IrFunc *f, IrEnv *env, char *err, size_t err_size);
-/* NumPy's repr of a tensor: array([[6., 6.], [6., 6.]]), or a bare scalar. */
+/* NumPy's repr of a tensor: array([[6., 6.], [6., 6.]]); a scalar is array(6.). */
 void ir_print_value(FILE *out, const double *data, Shape shape);
 
 #endif

@@ -10,6 +10,11 @@
 **   loss binary_crossentropy
 **
 ** %x, %y_true and %y_pred are a function's arguments, @name a parameter.
+** The training functions (--emit=grad-ir, ir_print_training) add the leaves
+** grad(@w), state(@w, slot), lr and t, inline too; their `ret` names each
+** output (loss=, pred=, grad(@w)=, @w=, state(@w, slot)=); where a function
+** has both per-sample and uniform values, the uniform ones (computed once
+** per batch) say so after their type; a fusion group follows as gN.
 ** Parameters and constant fills are printed inline where they are used, so
 ** only computing nodes get lines; those are numbered %1, %2, ... per
 ** function, which keeps the text stable when passes renumber nodes. Numbers
@@ -126,18 +131,39 @@ static const char *arg_name(const Printer *p, Op op) {
 
 /* Nodes written where they are used rather than on a line of their own. */
 static bool inline_node(const IrNode *n) {
-    return n->op == OP_PARAM || (n->op == OP_CONST && !n->data) || n->op == OP_INPUT ||
-           n->op == OP_TARGET || n->op == OP_PRED;
+    switch (n->op) {
+    case OP_PARAM: case OP_INPUT: case OP_TARGET: case OP_PRED:
+    case OP_GRAD: case OP_STATE: case OP_HYPER:
+        return true;
+    case OP_CONST:
+        return !n->data;
+    default:
+        return false;
+    }
+}
+
+static void str_param_name(Str *s, const Printer *p, int param) {
+    if (param >= 0 && param < p->m->params.len && p->m->params.items[param].name)
+        str_printf(s, "@%s", p->m->params.items[param].name);
+    else
+        str_printf(s, "@?%d", param);
 }
 
 static void str_operand(Str *s, const Printer *p, const IrNode *n) {
     if (!in_func(p->f, n)) {
         str_printf(s, "%%?");
     } else if (n->op == OP_PARAM) {
-        if (n->param >= 0 && n->param < p->m->params.len && p->m->params.items[n->param].name)
-            str_printf(s, "@%s", p->m->params.items[n->param].name);
-        else
-            str_printf(s, "@?%d", n->param);
+        str_param_name(s, p, n->param);
+    } else if (n->op == OP_GRAD) {
+        str_printf(s, "grad(");
+        str_param_name(s, p, n->param);
+        str_printf(s, ")");
+    } else if (n->op == OP_STATE) {
+        str_printf(s, "state(");
+        str_param_name(s, p, n->param);
+        str_printf(s, ", %d)", n->axis);
+    } else if (n->op == OP_HYPER) {
+        str_printf(s, "%s", n->axis == HYPER_LEARNING_RATE ? "lr" : n->axis == HYPER_STEP ? "t" : "hyper?");
     } else if (n->op == OP_CONST && !n->data) {
         if (n->shape.rank == 0) {
             str_num(s, n->value);
@@ -178,8 +204,16 @@ static void str_data(Str *s, const IrNode *n) {
 static void str_attrs(Str *s, const IrNode *n) {
     unsigned flags = ir_ops[n->op].flags;
     if (flags & OPF_ATTR) {
-        str_printf(s, ", %s=", n->op == OP_DROPOUT ? "rate" : "alpha");
+        bool rate = n->op == OP_DROPOUT || n->op == OP_DROPOUT_MASK;
+        str_printf(s, "%s%s=", n->op == OP_DROPOUT_MASK ? " " : ", ", rate ? "rate" : "alpha");
         str_num(s, n->value);
+    }
+    if (n->op == OP_ONE_HOT) str_printf(s, ", classes=%d", n->axis);
+    if (n->op == OP_PAD) {
+        str_printf(s, " into ");
+        str_shape(s, n->shape);
+        str_printf(s, " at ");
+        str_slice(s, &n->slice);
     }
     if (((flags & OPF_REDUCE) && n->axis != IR_AXIS_ALL) || n->op == OP_SOFTMAX)
         str_printf(s, ", axis=%d", n->axis);
@@ -192,6 +226,7 @@ static void str_attrs(Str *s, const IrNode *n) {
 static const char *node_text(const Printer *p, const IrNode *n) {
     Str s = {.arena = p->arena};
     str_printf(&s, "%%%d = %s", p->number[n->id], ir_ops[n->op].name);
+    if (n->op == OP_DROPOUT_MASK) str_printf(&s, " #%d,", n->axis);
     if (n->op == OP_CONST) {
         str_printf(&s, " ");
         str_data(&s, n);
@@ -207,6 +242,15 @@ static const char *node_text(const Printer *p, const IrNode *n) {
 static const char *shape_text(Arena *arena, Shape shape) {
     Str s = {.arena = arena};
     str_shape(&s, shape);
+    return str_text(&s);
+}
+
+/* The type column: the shape, and `uniform` where the function mixes
+** per-sample and per-batch values (mark_uniform). */
+static const char *type_text(Arena *arena, const IrNode *n, bool mark_uniform) {
+    Str s = {.arena = arena};
+    str_shape(&s, n->shape);
+    if (mark_uniform && !n->varying) str_printf(&s, " uniform");
     return str_text(&s);
 }
 
@@ -233,27 +277,76 @@ static void print_signature(FILE *out, const Printer *p) {
     fprintf(out, ") {\n");
 }
 
+/* "loss", "grad(@w)", "state(@w, 1)": what a training function's output is. */
+static void str_output_name(Str *s, const Printer *p, const IrOutput *o) {
+    switch (o->kind) {
+    case OUT_LOSS: str_printf(s, "loss"); break;
+    case OUT_PRED: str_printf(s, "pred"); break;
+    case OUT_GRAD:
+        str_printf(s, "grad(");
+        str_param_name(s, p, o->param);
+        str_printf(s, ")");
+        break;
+    case OUT_PARAM: str_param_name(s, p, o->param); break;
+    case OUT_STATE:
+        str_printf(s, "state(");
+        str_param_name(s, p, o->param);
+        str_printf(s, ", %d)", o->slot);
+        break;
+    }
+}
+
+/* ret %7, or one output per line:  ret loss=%7,\n      pred=%4 */
+static void print_ret(FILE *out, const Printer *p) {
+    const IrFunc *f = p->f;
+    Str s = {.arena = p->arena};
+    str_printf(&s, "  ret");
+    if (f->result) {
+        str_printf(&s, " ");
+        str_operand(&s, p, f->result);
+    }
+    for (int i = 0; i < f->outputs.len; i++) {
+        const IrOutput *o = &f->outputs.items[i];
+        str_printf(&s, "%s", i ? ",\n      " : " ");
+        str_output_name(&s, p, o);
+        str_printf(&s, "=");
+        str_operand(&s, p, o->value);
+    }
+    fprintf(out, "%s\n}\n", str_text(&s));
+}
+
 void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f) {
     if (!m) m = f->module;
     Printer p = {.m = m, .f = f, .arena = m->arena};
     p.number = ARENA_ARRAY(m->arena, int, f->nodes.len + 1);
     int next = 1;
-    for (int i = 0; i < f->nodes.len; i++)
-        if (f->nodes.items[i] && !inline_node(f->nodes.items[i])) p.number[i] = next++;
+    bool any_varying = false, any_uniform = false, any_group = false;
+    for (int i = 0; i < f->nodes.len; i++) {
+        const IrNode *n = f->nodes.items[i];
+        if (!n || inline_node(n)) continue;
+        p.number[i] = next++;
+        any_varying |= n->varying;
+        any_uniform |= !n->varying;
+        any_group |= n->group != 0;
+    }
+    /* Only the training functions mark uniform values, so that --emit=ir's
+    ** forward function reads as it always has. */
+    bool mark_uniform = f->outputs.len > 0 && any_varying && any_uniform;
 
     Table t = {0};
     for (int i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
         if (!n || inline_node(n)) continue;
-        Row row = {{node_text(&p, n), shape_text(m->arena, n->shape), NULL},
-                   loc_text(m->arena, m, n->loc)};
+        const char *loc = loc_text(m->arena, m, n->loc);
+        /* A row without a group keeps an empty column only to align a comment. */
+        const char *group = n->group ? arena_printf(m->arena, "g%d", n->group)
+                            : any_group && loc ? "" : NULL;
+        Row row = {{node_text(&p, n), type_text(m->arena, n, mark_uniform), group}, loc};
         table_add(m->arena, &t, row);
     }
     print_signature(out, &p);
-    table_print(out, &t, "  ", (const char *[2]){"  : ", ""});
-    Str ret = {.arena = m->arena};
-    if (f->result) str_operand(&ret, &p, f->result);
-    fprintf(out, f->result ? "  ret %s\n}\n" : "  ret\n}\n", str_text(&ret));
+    table_print(out, &t, "  ", (const char *[2]){"  : ", "  "});
+    print_ret(out, &p);
 }
 
 /* ---- parameters ---- */
@@ -476,8 +569,9 @@ static void print_settings(FILE *out, const IrModule *m) {
 
 /* ---- the module ---- */
 
-void ir_print_module(FILE *out, const IrModule *m) {
-    fprintf(out, "# nnc IR — model %s", m->name ? m->name : "?");
+/* The title, the input and the parameters. */
+static void print_header(FILE *out, const IrModule *m, const char *what) {
+    fprintf(out, "# nnc %s — model %s", what, m->name ? m->name : "?");
     if (m->file) fprintf(out, " (%s)", m->file);
     fputc('\n', out);
     if (m->input_name) {
@@ -489,6 +583,10 @@ void ir_print_module(FILE *out, const IrModule *m) {
         fputc('\n', out);
         print_params(out, m);
     }
+}
+
+void ir_print_module(FILE *out, const IrModule *m) {
+    print_header(out, m, "IR");
     if (m->forward) {
         fputc('\n', out);
         ir_print_func(out, m, m->forward);
@@ -499,4 +597,26 @@ void ir_print_module(FILE *out, const IrModule *m) {
     }
     fputc('\n', out);
     print_settings(out, m);
+}
+
+/* ---- the training functions (--emit=grad-ir) ---- */
+
+void ir_print_training(FILE *out, const IrModule *m) {
+    print_header(out, m, "grad IR");
+    const IrFunc *funcs[] = {m->predict, m->train, m->regularize, m->update, m->eval};
+    for (size_t i = 0; i < sizeof funcs / sizeof *funcs; i++) {
+        const IrFunc *f = funcs[i];
+        if (!f || (f == m->regularize && f->outputs.len == 0)) continue;
+        fputc('\n', out);
+        ir_print_func(out, m, f);
+    }
+    fputc('\n', out);
+    print_settings(out, m);
+    Str s = {.arena = m->arena};
+    str_printf(&s, "optimizer_state slots=%d init=[", m->opt_slots);
+    for (int k = 0; k < m->opt_slots && k < 4; k++) {
+        if (k) str_printf(&s, ", ");
+        str_num(&s, m->opt_state_init[k]);
+    }
+    fprintf(out, "%s]\n", str_text(&s));
 }

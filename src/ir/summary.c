@@ -5,7 +5,7 @@
 ** The memory is what the generated trainer's one allocation holds:
 **   parameters       every parameter, trainable or not (statistics included)
 **   gradients        one per trainable scalar
-**   optimizer state  per trainable scalar, the slots its update keeps (SPEC 1.9)
+**   optimizer state  per trainable scalar, the slots its update keeps (SPEC 1.9; ir_opt_slots)
 **   activations      2 x batch x every computed value of forward: the value
 **                    and its gradient, per row of the batch
 ** Data is the runtime's and depends on the CSV file, so it is not here.
@@ -14,25 +14,6 @@
 
 #include <inttypes.h>
 #include <string.h>
-
-/* The state each optimizer keeps per weight (SPEC 1.9): sgd its velocity
-** only with momentum, adam and adamw v-hat besides m and v with amsgrad. */
-static int optimizer_slots(const OptSpec *o) {
-    switch (o->kind) {
-    case OPT_SGD:
-        return o->momentum > 0 ? 1 : 0;
-    case OPT_RMSPROP:
-    case OPT_ADAGRAD:
-        return 1;
-    case OPT_ADADELTA:
-    case OPT_ADAMAX:
-        return 2;
-    case OPT_ADAM:
-    case OPT_ADAMW:
-        return o->amsgrad ? 3 : 2;
-    }
-    return 0;
-}
 
 /* Scalars of every computed node of forward, for one row. */
 static int64_t activation_scalars(const IrFunc *f) {
@@ -48,7 +29,7 @@ IrMemory ir_memory(const IrModule *m, int batch_size, int scalar_bytes) {
     IrMemory mem = {
         .params = all * scalar_bytes,
         .gradients = trainable * scalar_bytes,
-        .optimizer_state = optimizer_slots(&m->optimizer) * trainable * scalar_bytes,
+        .optimizer_state = ir_opt_slots(&m->optimizer) * trainable * scalar_bytes,
         .activations = 2 * batch * activation_scalars(m->forward) * scalar_bytes,
     };
     mem.total = mem.params + mem.gradients + mem.optimizer_state + mem.activations;

@@ -6,9 +6,15 @@
 ** Checks, per node in order: its id is its position; its op exists and its
 ** operand count is the op's arity; each operand is a node of this function
 ** that comes earlier; attributes are in range (normalized axes, parameter
-** index, dropout rate, constant data); the input, target and prediction are
-** unique; and the shape the rules derive equals the stored one. Then that the
-** result is one of the function's nodes. The first problem is reported.
+** index, dropout rate, constant data, state slot, hyperparameter kind, mask
+** number); the input, target and prediction are unique; the shape the rules
+** derive equals the stored one; and the varying flag is what the operands
+** make it. Then the function's results: a forward function's result is one
+** of its nodes; a training function's outputs (ir.h IrOutput) are its nodes,
+** of the right shape, uniform where they are per batch (gradients, new
+** parameters and state), each at most once. A function with neither, and no
+** nodes, is the empty regularize of a model without regularizers. The
+** first problem is reported.
 */
 #include "ir.h"
 
@@ -71,6 +77,31 @@ static bool check_attrs(Verifier *v, const IrNode *n) {
         return fail(v, n, "axis %d out of range for rank %d", n->axis, n->in[0]->shape.rank);
     if (n->op == OP_SLICE && !shape_slice_valid(n->in[0]->shape, &n->slice))
         return fail(v, n, "slice does not fit its operand");
+    if ((n->op == OP_GRAD || n->op == OP_STATE) && (!m || n->param < 0 || n->param >= m->params.len))
+        return fail(v, n, "no parameter %d", n->param);
+    if (n->op == OP_STATE && (n->axis < 0 || n->axis >= 4))
+        return fail(v, n, "state slot %d outside 0..3", n->axis);
+    if (n->op == OP_HYPER && n->axis != HYPER_LEARNING_RATE && n->axis != HYPER_STEP)
+        return fail(v, n, "unknown hyperparameter %d", n->axis);
+    if (n->op == OP_DROPOUT_MASK && (!(n->value >= 0 && n->value < 1) || n->axis < 0))
+        return fail(v, n, "mask #%d with rate %g", n->axis, n->value);
+    return true;
+}
+
+/* Per-sample data enters through the input, the target, the prediction and
+** dropout masks, and leaves through BATCH_SUM (ir.c derives it the same way). */
+static bool check_varying(Verifier *v, const IrNode *n) {
+    bool want;
+    switch (n->op) {
+    case OP_INPUT: case OP_TARGET: case OP_PRED: case OP_DROPOUT_MASK: want = true; break;
+    case OP_BATCH_SUM: want = false; break;
+    default:
+        want = false;
+        for (int k = 0; k < n->nin; k++) want |= n->in[k]->varying;
+    }
+    if (n->varying != want)
+        return fail(v, n, "marked %s, but its operands make it %s", n->varying ? "per sample" : "uniform",
+                    want ? "per sample" : "uniform");
     return true;
 }
 
@@ -101,6 +132,53 @@ static bool check_unique(Verifier *v, const IrNode *n, const IrNode **seen) {
     return true;
 }
 
+static const char *const output_names[] = {"loss", "pred", "grad", "param", "state"};
+
+static bool check_output(Verifier *v, const IrOutput *o) {
+    const IrModule *m = v->f->module;
+    const char *what = (unsigned)o->kind < 5 ? output_names[o->kind] : "?";
+    char have[128], want[128];
+    if ((unsigned)o->kind >= 5) return fail(v, NULL, "%s: output of kind %d", v->f->name, (int)o->kind);
+    if (!in_func(v->f, o->value)) return fail(v, NULL, "%s: output %s is not a node of it", v->f->name, what);
+    Shape shape = o->value->shape;
+    if (o->kind == OUT_LOSS && shape.rank != 0)
+        return fail(v, NULL, "%s: the loss has shape %s, not a scalar", v->f->name,
+                    shape_format(shape, have, sizeof have));
+    if (o->kind == OUT_PRED && m && !shape_eq(shape, m->output_shape))
+        return fail(v, NULL, "%s: pred has shape %s, the model's output %s", v->f->name,
+                    shape_format(shape, have, sizeof have), shape_format(m->output_shape, want, sizeof want));
+    if (o->kind == OUT_LOSS || o->kind == OUT_PRED) return true;
+    if (!m || o->param < 0 || o->param >= m->params.len)
+        return fail(v, NULL, "%s: output %s of no parameter %d", v->f->name, what, o->param);
+    const IrParam *p = &m->params.items[o->param];
+    if (!p->trainable) return fail(v, NULL, "%s: output %s of @%s, which is not trainable", v->f->name, what, p->name);
+    if (!shape_eq(shape, p->shape))
+        return fail(v, NULL, "%s: output %s of @%s has shape %s, the parameter %s", v->f->name, what, p->name,
+                    shape_format(shape, have, sizeof have), shape_format(p->shape, want, sizeof want));
+    if (o->value->varying)
+        return fail(v, NULL, "%s: output %s of @%s is per sample; it must be one per batch", v->f->name,
+                    what, p->name);
+    if (o->kind == OUT_STATE && (o->slot < 0 || o->slot >= m->opt_slots))
+        return fail(v, NULL, "%s: state slot %d of @%s, the optimizer keeps %d", v->f->name, o->slot,
+                    p->name, m->opt_slots);
+    return true;
+}
+
+static bool check_outputs(Verifier *v) {
+    const IrFunc *f = v->f;
+    for (int i = 0; i < f->outputs.len; i++) {
+        const IrOutput *o = &f->outputs.items[i];
+        if (!check_output(v, o)) return false;
+        for (int j = 0; j < i; j++) {
+            const IrOutput *e = &f->outputs.items[j];
+            bool per_param = o->kind >= OUT_GRAD;
+            if (e->kind == o->kind && (!per_param || (e->param == o->param && e->slot == o->slot)))
+                return fail(v, NULL, "%s: output %s given twice", f->name, output_names[o->kind]);
+        }
+    }
+    return true;
+}
+
 bool ir_verify(const IrFunc *f, char *why, size_t size) {
     Verifier v = {f, why, size};
     if (why && size) why[0] = '\0';
@@ -112,9 +190,10 @@ bool ir_verify(const IrFunc *f, char *why, size_t size) {
         if ((unsigned)n->op >= OP_COUNT) return fail(&v, NULL, "%s: node %d has op %d", f->name, i, (int)n->op);
         if (n->id != i) return fail(&v, n, "id %d at position %d", n->id, i);
         if (!check_operands(&v, n, i) || !check_attrs(&v, n) || !check_unique(&v, n, seen) ||
-            !check_shape(&v, n))
+            !check_shape(&v, n) || !check_varying(&v, n))
             return false;
     }
+    if (f->outputs.len > 0 || (!f->result && f->nodes.len == 0)) return check_outputs(&v);
     if (!f->result) return fail(&v, NULL, "%s: no result", f->name);
     if (!in_func(f, f->result)) return fail(&v, NULL, "%s: the result is not a node of it", f->name);
     return true;
