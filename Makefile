@@ -22,7 +22,7 @@ CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $(OPT) $(SANF
 LDFLAGS := $(SANFLAGS)
 LDLIBS := -lm
 
-SRC := $(wildcard src/*.c src/frontend/*.c src/ir/*.c src/codegen/*.c src/codegen/c/*.c)
+SRC := $(wildcard src/*.c src/frontend/*.c src/ir/*.c src/codegen/*.c src/codegen/c/*.c src/codegen/llvm/*.c)
 GEN_SRC := $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out src/main.c,$(SRC))) $(GEN_SRC:.c=.o)
 MAIN_OBJ := $(BUILD)/src/main.o
@@ -31,14 +31,30 @@ RT_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(RT_SRC))
 # The runtime is embedded into generated C, so it is held to what users'
 # compilers will be asked: C99, pedantic.
 RT_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Wextra -Werror $(OPT) $(SANFLAGS) -MMD -MP
+# The runtime's source as one string, for --emit=c to paste into every
+# generated file (scripts/embed.sh; ARCHITECTURE: embedded by the build).
+RT_EMBED := $(BUILD)/gen/runtime_text.c
+LIB_OBJ += $(RT_EMBED:.c=.o)
+# The LLVM backend (src/codegen/llvm) builds through LLVM 14's C API. Its
+# headers are system headers (-isystem): our -Werror is not theirs.
+LLVM_CONFIG ?= llvm-config-14
+LLVM_INC := $(shell $(LLVM_CONFIG) --includedir)
+LLVM_LIBS := $(shell $(LLVM_CONFIG) --ldflags) $(shell $(LLVM_CONFIG) --libs)
+ifeq ($(LLVM_INC),)
+$(error LLVM 14 not found: install llvm-14-dev (scripts/deps.sh) or set LLVM_CONFIG)
+endif
+$(BUILD)/src/codegen/llvm/%.o $(BUILD)/tests/test_llvm.o: CFLAGS += -isystem $(LLVM_INC)
+# The f64 runtime, for --emit=obj/exe --dtype=f64 objects.
+RT64_OBJ := $(patsubst runtime/%.c,$(BUILD)/runtime64/%.o,$(RT_SRC))
+PREFIX ?= /usr/local
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
-.PHONY: all test test-san check unit golden smoke update-golden demo bench clean
-all: $(BUILD)/nnc
+.PHONY: all test test-san check unit golden smoke e2e llvm update-golden demo bench clean install
+all: $(BUILD)/nnc $(BUILD)/libnncrt_f64.a
 
-$(BUILD)/nnc: $(MAIN_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lpthread $(LDLIBS)
+$(BUILD)/nnc: $(MAIN_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a $(BUILD)/libnncrt64.a
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread $(LDLIBS) $(LLVM_LIBS)
 
 $(BUILD)/libnncc.a: $(LIB_OBJ)
 	@rm -f $@
@@ -60,6 +76,13 @@ $(BUILD)/%.o: %.c | $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -Iruntime -I$(BUILD)/grammar -c -o $@ $<
 
+$(RT_EMBED): scripts/embed.sh runtime/nnc_abi.h runtime/runtime.h $(RT_SRC)
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh runtime >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(CFLAGS) -Isrc -Iruntime -c -o $@ $<
+
 $(BUILD)/libnncrt.a: $(RT_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -68,8 +91,22 @@ $(BUILD)/runtime/%.o: runtime/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(RT_CFLAGS) -Iruntime -c -o $@ $<
 
+$(BUILD)/libnncrt_f64.a: $(RT64_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The f64 runtime inside nnc, for `nnc run --dtype=f64`: every external name
+# it defines gets the prefix nnc64_, so that both runtimes link into nnc.
+$(BUILD)/libnncrt64.a: $(BUILD)/libnncrt_f64.a
+	nm -g --defined-only $< | awk 'NF == 3 { print $$3 " nnc64_" $$3 }' | sort -u >$@.syms
+	objcopy --redefine-syms=$@.syms $< $@
+
+$(BUILD)/runtime64/%.o: runtime/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RT_CFLAGS) -DNNC_F64 -Iruntime -c -o $@ $<
+
 $(BUILD)/tests/unit: $(TEST_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a
-	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion -lpthread $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion -lpthread $(LDLIBS) $(LLVM_LIBS)
 
 unit: $(BUILD)/tests/unit
 	$(BUILD)/tests/unit --jobs 2
@@ -83,12 +120,25 @@ update-golden: $(BUILD)/nnc
 smoke: $(BUILD)/nnc
 	NNC=$(BUILD)/nnc tests/smoke.sh
 
-test: unit golden smoke
+# The C backend end to end: every example and golden model compiled with
+# gcc and clang, trained, gradient-checked, compared with the interpreter.
+e2e: $(BUILD)/nnc $(BUILD)/libnncc.a
+	NNC=$(BUILD)/nnc BUILD=$(BUILD) HARNESS_FLAGS="$(SANFLAGS)" tests/e2e.sh
 
-# The README's first command: what nnc makes of the bundled cancer model.
-demo: $(BUILD)/nnc
-	$(BUILD)/nnc --check -v examples/cancer.nn
-	$(BUILD)/nnc --emit=ir examples/cancer.nn
+# The LLVM backend end to end (tests/llvm.sh): .ll verified by opt, LLVM
+# against C trainers, --emit=obj with a C program, nnc run without cc, and
+# `make install` into a temporary prefix.
+llvm: $(BUILD)/nnc $(BUILD)/libnncrt_f64.a
+	NNC=$(BUILD)/nnc BUILD=$(BUILD) tests/llvm.sh
+
+# The examples: `make cancer`, `make examples`, `make examples-test`.
+include examples/examples.mk
+
+test: unit golden smoke e2e examples-test
+
+# The README's first command: compile the cancer model, train it on the
+# bundled data with Keras-style progress, and score it on the test split.
+demo: cancer
 
 test-san:
 	$(MAKE) SAN=1 test
@@ -99,6 +149,14 @@ check: test test-san
 bench: $(BUILD)/nnc
 	sh scripts/deps.sh bench
 	NNC=$(BUILD)/nnc bench/bench.sh
+
+# nnc, the runtime libraries --emit=exe links and the kernel ABI's header:
+# `make install PREFIX=/opt/nnc` (nnc finds PREFIX/lib from PREFIX/bin/nnc).
+install: $(BUILD)/nnc $(BUILD)/libnncrt.a $(BUILD)/libnncrt_f64.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/nnc $(DESTDIR)$(PREFIX)/bin/nnc
+	install -m 644 $(BUILD)/libnncrt.a $(BUILD)/libnncrt_f64.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 runtime/nnc_abi.h $(DESTDIR)$(PREFIX)/include/nnc_abi.h
 
 clean:
 	rm -rf build

@@ -3,7 +3,13 @@
 # against PyTorch on the CPU, same architecture, data, batch size, optimizer
 # (adam) and thread count, run back to back; printed as ratios. Also the
 # time from .nn to a ready trainer (nnc + cc -O2) and the latency of
-# --emit=infer at batch 1.
+# --emit=infer at batch 1. A second table sets the LLVM backend (SPEC 5)
+# beside the C backend: time from .nn to a ready trainer for `nnc run` (JIT
+# compile, measured as `nnc run M.nn summary`), --emit=exe, and --emit=c +
+# cc -O2 -march=native; training samples/s of the LLVM kernels and of the C
+# kernels, run back to back, and PyTorch's from the first table. The LLVM
+# kernels are timed in the --emit=exe trainer: the code `nnc run` runs,
+# without its compile time to subtract.
 #   NNC=build/nnc DATA=../shared/data THREADS=1 EPOCHS=... bench/bench.sh
 set -eu
 NNC=$(cd "$(dirname "${NNC:-build/nnc}")" && pwd)/$(basename "${NNC:-build/nnc}")
@@ -42,6 +48,7 @@ row() {
     train=$(echo "$(elapsed "$t1" "$t2") - $load" | bc -l)
     nnc_rate=$(echo "$epochs * $rows / $train" | bc -l)
     torch_rate=$("$PYTHON" "$here/torch_mlp.py" "$data" "$sizes" "$loss" "$batch" "$epochs" "$THREADS")
+    echo "$torch_rate" >"$work/$name.torch"
     ratio=$(echo "$nnc_rate / $torch_rate" | bc -l)
 
     "$work/$name" train "$data" --epochs 1 --verbose 0 --save "$work/$name.safetensors" >/dev/null
@@ -79,3 +86,58 @@ row mlp_64_32_10 "$DATA/digits_train.csv" "${EPOCHS_SMALL:-60}"
 row mlp_784_16_16_10 "$DATA/mnist_train.csv" "${EPOCHS_LARGE:-5}"
 row mlp_784_128_10 "$DATA/mnist_train.csv" "${EPOCHS_LARGE:-5}"
 row mlp_784_512_512_10 "$DATA/mnist_train.csv" "${EPOCHS_HUGE:-2}"
+
+# seconds: the time of "$@" (any output discarded)
+timed() {
+    t0=$(now)
+    "$@" >/dev/null
+    t1=$(now)
+    elapsed "$t0" "$t1"
+}
+
+# the least of three timings of "$@"
+best_of_3() {
+    a=$(timed "$@")
+    b=$(timed "$@")
+    c=$(timed "$@")
+    echo "if ($a < $b) { if ($a < $c) $a else $c } else { if ($b < $c) $b else $c }" | bc -l
+}
+
+# samples/s of a trainer command over data and epochs: the run with
+# --epochs 0 (loading, statistics) subtracted, as above; best of three
+# each, for small networks train in milliseconds.
+rate() {
+    data=$1 epochs=$2
+    shift 2
+    rows=$(($(wc -l <"$data") - 1))
+    setup=$(best_of_3 "$@" train "$data" --epochs 0 --verbose 0 --threads "$THREADS")
+    total=$(best_of_3 "$@" train "$data" --epochs "$epochs" --verbose 0 --threads "$THREADS")
+    echo "$epochs * $rows / ($total - $setup)" | bc -l
+}
+
+# name data epochs: one row of the LLVM table
+llvm_row() {
+    name=$1 data=$2 epochs=$3
+    model=$here/models/$name.nn
+    sizes=$(sed -n 's/^# [a-z0-9_]*: the benchmark.s \([0-9-]*\) network.*/\1/p' "$model")
+    batch=$(sed -n 's/^ *batch_size *= *\([0-9]*\)/\1/p' "$model")
+    jit=$(timed "$NNC" run "$model" summary)
+    exe=$(timed "$NNC" "$model" --emit=exe -o "$work/${name}_exe")
+    c=$(timed sh -c "'$NNC' '$model' -o '$work/$name.c' && $CC -O2 -march=native '$work/$name.c' -o '$work/$name' -lm -lpthread")
+    c_rate=$(rate "$data" "$epochs" "$work/$name")
+    llvm_rate=$(rate "$data" "$epochs" "$work/${name}_exe")
+    torch_rate=$(cat "$work/$name.torch" 2>/dev/null || echo 0)
+    printf '| %-18s | %5s | %8.2f s | %8.2f s | %8.2f s | %12.0f | %12.0f | %6.2fx | %12.0f |\n' \
+        "$sizes" "$batch" "$jit" "$exe" "$c" "$llvm_rate" "$c_rate" "$(echo "$llvm_rate / $c_rate" | bc -l)" "$torch_rate"
+}
+
+echo
+echo "LLVM backend: time from .nn to a ready trainer, and training samples/s"
+echo
+echo "| network            | batch | nnc run (JIT) | --emit=exe | --emit=c + cc -O2 | LLVM samples/s | C samples/s | LLVM/C | torch samples/s |"
+echo "|--------------------|-------|---------------|------------|-------------------|----------------|-------------|--------|-----------------|"
+llvm_row mlp_30_30_15_1 "$DATA/cancer_train.csv" "${EPOCHS_SMALL:-200}"
+llvm_row mlp_64_32_10 "$DATA/digits_train.csv" "${EPOCHS_SMALL:-60}"
+llvm_row mlp_784_16_16_10 "$DATA/mnist_train.csv" "${EPOCHS_LARGE:-5}"
+llvm_row mlp_784_128_10 "$DATA/mnist_train.csv" "${EPOCHS_LARGE:-5}"
+llvm_row mlp_784_512_512_10 "$DATA/mnist_train.csv" "${EPOCHS_HUGE:-2}"

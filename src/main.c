@@ -9,8 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codegen/codegen.h"
 #include "frontend/frontend.h"
 #include "ir/ir.h"
+#include "nnc_abi.h"
 
 typedef enum Emit { EMIT_C, EMIT_LIB, EMIT_INFER, EMIT_LLVM, EMIT_BC, EMIT_OBJ, EMIT_EXE,
                     EMIT_IR, EMIT_GRAD_IR, EMIT_DOT } Emit;
@@ -23,6 +25,12 @@ typedef struct Options {
     Emit emit;
     bool check, verbose, werror, no_warnings, f64;
     int opt_level;
+    int unroll;           /* --unroll=N, -1: from sizes */
+    const char *command;  /* the command line, for generated files' header comment */
+    char sha256[65];      /* of the source, for generated files */
+    bool run;             /* nnc run: the trainer's arguments follow */
+    int run_argc;
+    char **run_argv;
 } Options;
 
 static const char usage_text[] =
@@ -34,12 +42,14 @@ static const char usage_text[] =
     "  --weights FILE   a .safetensors file of trained weights (for infer)\n"
     "  --dtype=f32|f64  the scalar type of the generated code (default f32)\n"
     "  -O0 | -O1 | -O2  IR optimization level (default -O2)\n"
+    "  --unroll=N       write out loop nests of at most N iterations (default: from sizes)\n"
     "  -Werror, -w      warnings as errors / no warnings\n"
     "  -v               verbose: summary and pass statistics\n"
     "  --list=KIND      list the built-ins of a kind (layer, activation, function, loss,\n"
     "                   optimizer, initializer, regularizer, metric, callback)\n"
     "  --version, --help\n"
-    "nnc run FILE.nn [TRAINER ARGS...]  compile in memory with LLVM's JIT and run the trainer\n"
+    "nnc run [OPTIONS] FILE.nn [TRAINER ARGS...]\n"
+    "                                   compile in memory with LLVM's JIT and run the trainer\n"
     "nnc eval 'EXPR'                    evaluate a constant tensor expression and print it\n";
 
 static int usage_error(const char *fmt, const char *arg) {
@@ -75,6 +85,11 @@ static int parse_option(Options *o, int argc, char **argv, int *i) {
         o->f64 = a[9] == '6';
     } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2")) {
         o->opt_level = a[2] - '0';
+    } else if (!strncmp(a, "--unroll=", 9)) {
+        char *end;
+        long n = strtol(a + 9, &end, 10);
+        if (!a[9] || *end || n < 0 || n > 1000000) return usage_error("--unroll: expected a count, got '%s'", a + 9);
+        o->unroll = (int)n;
     } else if (!strcmp(a, "--check")) o->check = true;
     else if (!strcmp(a, "-v")) o->verbose = true;
     else if (!strcmp(a, "-Werror")) o->werror = true;
@@ -152,23 +167,142 @@ static void write_dot(FILE *out, const void *m) {
     ir_print_dot(out, m, ((const IrModule *)m)->forward);
 }
 
-static int emit(const Options *o, const IrModule *m) {
+static void write_grad_ir(FILE *out, const void *m) { ir_print_training(out, m); }
+
+/* --emit=grad-ir: the training functions after autodiff and the passes. */
+static int emit_grad_ir(const Options *o, IrModule *m, const char *out) {
+    ir_build_training(m, o->opt_level);
+    return write_output(out, write_grad_ir, m) ? 0 : 1;
+}
+
+/* ---- --emit=c, lib, infer: the C backend (src/codegen/c) ---- */
+
+static void write_text(FILE *out, const void *text) { fputs(text, out); }
+
+static CgOptions c_options(const Options *o) {
+    return (CgOptions){.source = o->input, .source_sha256 = o->sha256, .command = o->command,
+                       .header = o->header, .f64 = o->f64, .unroll = o->unroll};
+}
+
+/* -o, by default <model>.c; the header -H, by default beside it. */
+static const char *c_output(const Options *o, const IrModule *m) {
+    return o->output ? o->output : arena_printf(m->arena, "%s.c", m->name);
+}
+
+static const char *c_header(const Options *o, const IrModule *m, const char *out) {
+    if (o->header) return o->header;
+    size_t n = strlen(out);
+    if (!strcmp(out, "-") || n < 2 || strcmp(out + n - 2, ".c")) return NULL;
+    return arena_printf(m->arena, "%.*s.h", (int)(n - 2), out);
+}
+
+static int emit_c(const Options *o, IrModule *m) {
+    ir_build_training(m, o->opt_level);
+    CgOptions cg = c_options(o);
+    const char *text = cg_c_trainer(m, &cg);
+    return text && write_output(c_output(o, m), write_text, text) ? 0 : 1;
+}
+
+/* lib and infer: a source and its header, both generated before either is written. */
+static int emit_c_pair(const Options *o, IrModule *m) {
+    ir_build_training(m, o->opt_level);
+    CgOptions cg = c_options(o);
+    CgWeights weights;
+    if (o->emit == EMIT_INFER) {
+        if (!o->weights) {
+            fprintf(stderr, "nnc: --emit=infer needs the trained weights: --weights W.safetensors\n");
+            return 2;
+        }
+        if (!cg_weights_read(m->arena, o->weights, m, &weights)) return 1;
+        cg.weights = &weights;
+    }
+    const char *out = c_output(o, m), *header = c_header(o, m, out);
+    cg.header = header;
+    bool infer = o->emit == EMIT_INFER;
+    const char *text = infer ? cg_c_infer(m, &cg) : cg_c_lib(m, &cg);
+    const char *htext = infer ? cg_c_infer_header(m, &cg) : cg_c_lib_header(m, &cg);
+    if (!text || !htext) return 1;
+    if (header && !write_output(header, write_text, htext)) return 1;
+    return write_output(out, write_text, text) ? 0 : 1;
+}
+
+/* ---- --emit=llvm, bc, obj, exe and nnc run: the LLVM backend (src/codegen/llvm) ---- */
+
+static void write_bytes(FILE *out, const void *bytes) {
+    const CgBytes *b = bytes;
+    fwrite(b->data, 1, b->len, out);
+}
+
+/* -H, or <out>.h beside an <out>.o. */
+static const char *obj_header(const Options *o, const IrModule *m, const char *out) {
+    size_t n = strlen(out);
+    if (o->header) return o->header;
+    if (!strcmp(out, "-") || n < 2 || strcmp(out + n - 2, ".o")) return NULL;
+    return arena_printf(m->arena, "%.*s.h", (int)(n - 2), out);
+}
+
+/* The object in a temporary file, linked with the runtime by cc. */
+static int emit_exe(const CgOptions *cg, IrModule *m, const char *out) {
+    CgBytes obj;
+    if (!strcmp(out, "-")) return usage_error("%s", "--emit=exe cannot write to standard output");
+    if (!cg_llvm_emit(m, cg, CG_LLVM_EXE, &obj)) return 1;
+    const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char *tmp = arena_printf(m->arena, "%s/nnc-XXXXXX", dir); /* cc links a file of no known suffix */
+    int fd = mkstemp(tmp);
+    bool ok = fd >= 0 && write(fd, obj.data, obj.len) == (ssize_t)obj.len;
+    if (fd >= 0) ok = close(fd) == 0 && ok;
+    if (!ok) fprintf(stderr, "nnc: cannot write a temporary object in %s: %s\n", dir, strerror(errno));
+    ok = ok && cg_llvm_link(tmp, out, cg->f64);
+    if (fd >= 0) remove(tmp);
+    free(obj.data);
+    return ok ? 0 : 1;
+}
+
+static int emit_llvm(const Options *o, IrModule *m) {
+    static const char *const ext[] = {".ll", ".bc", ".o", ""};
+    ir_build_training(m, o->opt_level);
+    CgOptions cg = c_options(o);
+    CgLlvmKind kind = (CgLlvmKind)(o->emit - EMIT_LLVM);
+    const char *out = o->output ? o->output : arena_printf(m->arena, "%s%s", m->name, ext[kind]);
+    if (kind == CG_LLVM_EXE) return emit_exe(&cg, m, out);
+    const char *header = kind == CG_LLVM_OBJ ? obj_header(o, m, out) : NULL;
+    CgBytes bytes;
+    if (!cg_llvm_emit(m, &cg, kind, &bytes)) return 1;
+    bool ok = (!header || write_output(header, write_text, cg_llvm_header(m, &cg))) &&
+              write_output(out, write_bytes, &bytes);
+    free(bytes.data);
+    return ok ? 0 : 1;
+}
+
+/* The f64 runtime linked into nnc, its names prefixed by the build (Makefile). */
+int nnc64_nnc_main(const struct NncModel *model, int argc, char **argv);
+
+/* nnc run FILE.nn ARGS: the trainer's command line over JIT-compiled kernels. */
+static int run_model(const Options *o, IrModule *m) {
+    ir_build_training(m, o->opt_level);
+    CgOptions cg = c_options(o);
+    return cg_llvm_run(m, &cg, o->f64 ? nnc64_nnc_main : nnc_main, o->run_argc, o->run_argv);
+}
+
+static int emit(const Options *o, IrModule *m) {
     const char *out = o->output ? o->output : "-";
+    if (o->run) return run_model(o, m);
     switch (o->emit) {
+    case EMIT_C: return emit_c(o, m);
+    case EMIT_LLVM: case EMIT_BC: case EMIT_OBJ: case EMIT_EXE: return emit_llvm(o, m);
+    case EMIT_LIB: case EMIT_INFER: return emit_c_pair(o, m);
     case EMIT_IR: return write_output(out, write_ir, m) ? 0 : 1;
+    case EMIT_GRAD_IR: return emit_grad_ir(o, m, out);
     case EMIT_DOT: return write_output(out, write_dot, m) ? 0 : 1;
-    default:
-        fprintf(stderr,
-                "nnc: --emit=%s is not available in this build yet; use --check, --emit=ir or "
-                "--emit=dot\n", emit_names[o->emit]);
-        return 2;
+    default: die("--emit kind %d", (int)o->emit);
     }
 }
 
-static int compile(const Options *o) {
+static int compile(Options *o) {
     size_t len;
     char *src = read_file(o->input, &len);
     if (!src) return 1;
+    cg_sha256_hex(src, len, o->sha256);
     Arena *arena = arena_new();
     Diag diag;
     diag_init(&diag, o->input, src, len, stderr);
@@ -188,16 +322,82 @@ static int compile(const Options *o) {
     return status;
 }
 
-int main(int argc, char **argv) {
-    Options o = {.emit = EMIT_C, .opt_level = 2};
-    if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "eval"))) {
-        fprintf(stderr, "nnc %s: not available in this build yet\n", argv[1]);
-        return 2;
+/* nnc eval 'EXPR' (SPEC 2): parse, check and interpret a constant tensor
+** expression, then print NumPy's repr of it and its shape. Diagnostics
+** name the file "<eval>" and quote the expression. */
+static int eval_command(int argc, char **argv) {
+    if (argc != 3) return usage_error("%s", "eval takes one expression: nnc eval 'EXPR'");
+    const char *src = argv[2];
+    Arena *arena = arena_new();
+    Diag diag;
+    diag_init(&diag, "<eval>", src, strlen(src), stderr);
+    Node *expr = parse_expression(arena, &diag);
+    IrFunc *f = expr && !diag_failed(&diag) ? sema_check_expression(arena, &diag, expr) : NULL;
+    int status = 1;
+    double *value = f && f->result ? malloc(sizeof(double) * (size_t)shape_numel(f->result->shape)) : NULL;
+    char err[256] = "out of memory";
+    IrEnv env = {.rows = 1, .grad_scale = 1, .result = value};
+    if (value && ir_interp(f, &env, err, sizeof err)) { /* env asks nothing else: no inputs */
+        char shape[160];
+        ir_print_value(stdout, value, f->result->shape);
+        printf("\nshape: %s\n", shape_format(f->result->shape, shape, sizeof shape));
+        status = 0;
+    } else if (f) {
+        fprintf(stderr, "nnc: eval: %s\n", err);
     }
+    free(value);
+    arena_free(arena);
+    return status;
+}
+
+/* "nnc examples/cancer.nn -o cancer.c", for the header comment. */
+static const char *command_line(int argc, char **argv) {
+    size_t n = 4;
+    for (int i = 1; i < argc; i++) n += strlen(argv[i]) + 1;
+    char *s = malloc(n);
+    if (!s) return NULL;
+    strcpy(s, "nnc");
+    for (int i = 1; i < argc; i++) strcat(strcat(s, " "), argv[i]);
+    return s;
+}
+
+/* nnc run [OPTIONS] FILE.nn [TRAINER ARGS...] (SPEC 2): nnc's options
+** before the file, the trainer's after it; the trainer's argv[0] reads
+** "nnc run FILE.nn" in its usage messages. */
+static int run_command(Options *o, int argc, char **argv) {
+    int i = 2;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+        int status = parse_option(o, argc, argv, &i);
+        if (status >= 0) return status;
+    }
+    if (i >= argc) return usage_error("%s", "run needs a model: nnc run FILE.nn [TRAINER ARGS...]");
+    o->input = argv[i];
+    o->run = true;
+    o->run_argc = argc - i;
+    o->run_argv = argv + i;
+    o->command = command_line(argc, argv);
+    char *prog = malloc(strlen(argv[i]) + 9);
+    if (!prog) return 1;
+    sprintf(prog, "nnc run %s", argv[i]);
+    argv[i] = prog;
+    int status = compile(o);
+    argv[i] = (char *)o->input;
+    free(prog);
+    free((void *)o->command);
+    return status;
+}
+
+int main(int argc, char **argv) {
+    Options o = {.emit = EMIT_C, .opt_level = 2, .unroll = -1};
+    if (argc > 1 && !strcmp(argv[1], "eval")) return eval_command(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "run")) return run_command(&o, argc, argv);
     for (int i = 1; i < argc; i++) {
         int status = parse_option(&o, argc, argv, &i);
         if (status >= 0) return status;
     }
     if (!o.input) return usage_error("%s", "no input file");
-    return compile(&o);
+    o.command = command_line(argc, argv);
+    int status = compile(&o);
+    free((void *)o.command);
+    return status;
 }

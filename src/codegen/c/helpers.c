@@ -1,0 +1,63 @@
+/*
+** helpers.c — the scalar functions kernels call, written into each file
+** only when used (an unused static function is a warning, and the files
+** compile under -Werror). They are static inline: at -O2 each call is
+** its body, so hot loops make no calls. The numerically stable forms are
+** the interpreter's (sigmoid and softplus never overflow).
+*/
+#include "cgen.h"
+
+static const char *const math_macros =
+    "/* libm at the precision of nnc_real. */\n"
+    "#ifdef NNC_F64\n"
+    "#define NNC_EXP exp\n#define NNC_EXPM1 expm1\n#define NNC_LOG log\n#define NNC_LOG1P log1p\n"
+    "#define NNC_SQRT sqrt\n#define NNC_FABS fabs\n#define NNC_TANH tanh\n#define NNC_ERF erf\n"
+    "#define NNC_POW pow\n"
+    "#else\n"
+    "#define NNC_EXP expf\n#define NNC_EXPM1 expm1f\n#define NNC_LOG logf\n#define NNC_LOG1P log1pf\n"
+    "#define NNC_SQRT sqrtf\n#define NNC_FABS fabsf\n#define NNC_TANH tanhf\n#define NNC_ERF erff\n"
+    "#define NNC_POW powf\n"
+    "#endif\n";
+
+static const char *const helper_text[H_COUNT] = {
+    [H_SQ] = "static inline nnc_real nnc_sq(nnc_real x) { return x * x; }\n",
+    [H_STEP] = "static inline nnc_real nnc_step(nnc_real x) { return x >= 0 ? 1 : 0; }\n",
+    [H_RELU] = "static inline nnc_real nnc_relu(nnc_real x) { return x > 0 ? x : 0; }\n",
+    [H_LEAKY] = "static inline nnc_real nnc_leaky_relu(nnc_real x, nnc_real alpha) {\n"
+                "    return x >= 0 ? x : alpha * x;\n}\n",
+    [H_ELU] = "static inline nnc_real nnc_elu(nnc_real x, nnc_real alpha) {\n"
+              "    return x > 0 ? x : alpha * NNC_EXPM1(x);\n}\n",
+    [H_SELU] = "static inline nnc_real nnc_selu(nnc_real x) {\n"
+               "    const nnc_real alpha = (nnc_real)1.6732632423543772, scale = (nnc_real)1.0507009873554805;\n"
+               "    return scale * (x > 0 ? x : alpha * NNC_EXPM1(x));\n}\n",
+    [H_SIGMOID] = "/* Stable: exp of a non-positive number only. */\n"
+                  "static inline nnc_real nnc_sigmoid(nnc_real x) {\n"
+                  "    nnc_real e = NNC_EXP(-NNC_FABS(x));\n"
+                  "    return x >= 0 ? 1 / (1 + e) : e / (1 + e);\n}\n",
+    [H_SOFTPLUS] = "/* Stable: log(1 + e^x) = max(x, 0) + log1p(e^-|x|). */\n"
+                   "static inline nnc_real nnc_softplus(nnc_real x) {\n"
+                   "    return (x > 0 ? x : 0) + NNC_LOG1P(NNC_EXP(-NNC_FABS(x)));\n}\n",
+    [H_SOFTSIGN] = "static inline nnc_real nnc_softsign(nnc_real x) { return x / (1 + NNC_FABS(x)); }\n",
+    [H_SWISH] = "static inline nnc_real nnc_swish(nnc_real x) {\n"
+                "    nnc_real e = NNC_EXP(-NNC_FABS(x));\n"
+                "    return x * (x >= 0 ? 1 / (1 + e) : e / (1 + e));\n}\n",
+    [H_GELU] = "static inline nnc_real nnc_gelu(nnc_real x) {\n"
+               "    return (nnc_real)0.5 * x * (1 + NNC_ERF(x * (nnc_real)0.70710678118654752));\n}\n",
+    [H_SIGN] = "static inline nnc_real nnc_sign(nnc_real x) { return (nnc_real)((x > 0) - (x < 0)); }\n",
+    [H_DIVNZ] = "/* a / b, and 0 where b is 0 (normalize's constant features). */\n"
+                "static inline nnc_real nnc_divnz(nnc_real a, nnc_real b) { return b == 0 ? 0 : a / b; }\n",
+    [H_MIN] = "/* NumPy's minimum and maximum: NaN wins. */\n"
+              "static inline nnc_real nnc_min(nnc_real a, nnc_real b) { return a != a || a < b ? a : b; }\n",
+    [H_MAX] = "static inline nnc_real nnc_max(nnc_real a, nnc_real b) { return a != a || a > b ? a : b; }\n",
+    [H_MASK] = "/* Inverted dropout's mask element: keep = 1 / (1 - rate) with probability\n"
+               "** 1 - rate, from the counter-based generator (kernel ABI). */\n"
+               "static inline nnc_real nnc_mask(uint64_t seed, uint64_t row, uint64_t counter, double rate,\n"
+               "                                nnc_real keep) {\n"
+               "    return nnc_uniform(seed, row, counter) >= rate ? keep : 0;\n}\n",
+};
+
+void cg_c_helpers(CgText *t, unsigned used) {
+    cg_c_put(t, math_macros);
+    for (int h = 0; h < H_COUNT; h++)
+        if (used >> h & 1u) cg_c_put(t, helper_text[h]);
+}

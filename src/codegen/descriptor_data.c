@@ -1,0 +1,125 @@
+/*
+** descriptor_data.c — the data of a model's NncModel (runtime/nnc_abi.h),
+** collected once from the IR module and the layout for both backends: the
+** LLVM backend hands the struct itself to the runtime linked into nnc
+** (`nnc run`) or writes it as LLVM globals (--emit=obj); the C backend's
+** descriptor.c writes the same fields as C text.
+**
+** Everything but the kernels is filled here; the tables and strings live in
+** the arena. The kernels' pointers are the caller's (JIT addresses, or
+** LLVM functions).
+*/
+#include "codegen.h"
+
+#include <string.h>
+
+#include "nnc_abi.h"
+
+/* As the user wrote them, shown in logs: SPEC 1.10's names. */
+static const char *const metric_names[] = {"accuracy", "binary_accuracy", "categorical_accuracy",
+                                           "sparse_categorical_accuracy", "mae", "mse",
+                                           "precision", "recall"};
+
+static void dims(int *out, Shape s) {
+    for (int i = 0; i < s.rank; i++) out[i] = s.dim[i];
+}
+
+static NncParam *params(Arena *a, const IrModule *m, const CgLayout *l) {
+    NncParam *t = ARENA_ARRAY(a, NncParam, m->params.len + 1);
+    for (int i = 0; i < m->params.len; i++) {
+        const IrParam *p = &m->params.items[i];
+        t[i] = (NncParam){.name = p->name, .rank = p->shape.rank, .offset = l->param_off[i],
+                          .size = (long)shape_numel(p->shape), .init = (int)p->init.kind,
+                          .init_a = p->init.a, .init_b = p->init.b, .role = (int)p->role,
+                          .trainable = p->trainable};
+        dims(t[i].dims, p->shape);
+        cg_fans(p->shape, &t[i].fan_in, &t[i].fan_out);
+    }
+    return t;
+}
+
+static NncLayer *layers(Arena *a, const IrModule *m) {
+    NncLayer *t = ARENA_ARRAY(a, NncLayer, m->layers.len + 1);
+    for (int i = 0; i < m->layers.len; i++) {
+        const IrLayer *l = &m->layers.items[i];
+        t[i] = (NncLayer){.name = l->name, .kind = l->kind, .rank = l->out.rank, .params = (long)l->nparams};
+        dims(t[i].dims, l->out);
+    }
+    return t;
+}
+
+static NncCallback *callbacks(Arena *a, const IrModule *m) {
+    NncCallback *t = ARENA_ARRAY(a, NncCallback, m->fit.callbacks.len + 1);
+    for (int i = 0; i < m->fit.callbacks.len; i++) {
+        const IrCallback *c = &m->fit.callbacks.items[i];
+        t[i] = (NncCallback){.kind = (int)c->kind, .monitor = c->monitor, .mode = (int)c->mode,
+                             .min_delta = c->min_delta, .factor = c->factor, .min_lr = c->min_lr,
+                             .patience = c->patience, .restore_best_weights = c->restore_best_weights,
+                             .save_best_only = c->save_best_only, .path = c->path};
+    }
+    return t;
+}
+
+static void metrics(Arena *a, const IrModule *m, NncModel *d) {
+    int n = m->metrics.len;
+    int *kinds = ARENA_ARRAY(a, int, n + 1);
+    const char **names = ARENA_ARRAY(a, const char *, n + 1);
+    for (int i = 0; i < n; i++) {
+        kinds[i] = (int)cg_metric(m, m->metrics.items[i]);
+        names[i] = metric_names[m->metrics.items[i]];
+    }
+    d->n_metrics = n;
+    d->metrics = n ? kinds : NULL;
+    d->metric_names = n ? names : NULL;
+}
+
+void cg_descriptor_data(Arena *a, const IrModule *m, const CgLayout *l, const CgOptions *o,
+                        long scratch_fixed, long scratch_per_row, NncModel *d) {
+    memset(d, 0, sizeof *d);
+    d->abi_version = NNC_ABI_VERSION;
+    d->name = m->name;
+    d->nnc_version = NNC_VERSION;
+    d->source_sha256 = o->source_sha256 ? o->source_sha256 : "";
+    d->signature = l->signature;
+    d->real_bytes = o->f64 ? 8 : 4;
+    d->input_rank = m->input_shape.rank;
+    dims(d->input_dims, m->input_shape);
+    d->n_inputs = (long)shape_numel(m->input_shape);
+    d->output_rank = m->output_shape.rank;
+    dims(d->output_dims, m->output_shape);
+    d->n_outputs = (long)shape_numel(m->output_shape);
+    d->target_kind = l->target_kind;
+    d->target_width = l->target_width;
+    d->n_params = m->params.len;
+    d->params = m->params.len ? params(a, m, l) : NULL;
+    d->param_floats = l->param_floats;
+    d->opt_floats = l->opt_floats;
+    d->scratch_per_row = scratch_per_row;
+    d->scratch_fixed = scratch_fixed;
+    d->n_layers = m->layers.len;
+    d->layers = m->layers.len ? layers(a, m) : NULL;
+    d->loss = (int)m->loss;
+    d->optimizer = (int)m->optimizer.kind;
+    d->learning_rate = m->optimizer.learning_rate;
+    metrics(a, m, d);
+    d->epochs = m->fit.epochs;
+    d->batch_size = m->fit.batch_size;
+    d->validation_split = m->fit.validation_split;
+    d->shuffle = m->fit.shuffle;
+    d->seed = m->fit.seed;
+    d->verbose = m->fit.verbose;
+    d->n_callbacks = m->fit.callbacks.len;
+    d->callbacks = m->fit.callbacks.len ? callbacks(a, m) : NULL;
+}
+
+void cg_scratch(Arena *a, const IrModule *m, const CgLayout *l, int unroll, long *fixed, long *per_row) {
+    const IrFunc *f[] = {m->predict, m->train, m->eval};
+    const CgFuncKind kind[] = {CG_PREDICT, CG_TRAIN, CG_EVAL};
+    *fixed = *per_row = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!f[i]) continue;
+        const CgPlan *p = cg_plan(a, f[i], kind[i], l, unroll, NULL);
+        if (p->fixed > *fixed) *fixed = p->fixed;
+        if (p->per_row > *per_row) *per_row = p->per_row;
+    }
+}

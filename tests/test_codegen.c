@@ -1,0 +1,271 @@
+/*
+** test_codegen.c — the code generator's pieces: SHA-256 against FIPS 180
+** vectors, the sanitizing of .nn names for C (SPEC 2), exact literals,
+** the buffer layout and signature, and the loop-nest plans of a small
+** model (fusion, views, transposed copies, gradient outputs, unrolling).
+** Whole generated files are tested end to end by tests/e2e.sh.
+*/
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/c/cgen.h"
+#include "frontend/frontend.h"
+
+static Arena *arena;
+
+static void setup(void) {
+    arena = arena_new();
+}
+
+static void teardown(void) {
+    arena_free(arena);
+}
+
+TestSuite(codegen, .init = setup, .fini = teardown);
+
+/* ---- sha256.c ---- */
+
+static void expect_sha(const void *data, size_t len, const char *want) {
+    char hex[65];
+    cg_sha256_hex(data, len, hex);
+    cr_expect_str_eq(hex, want, "sha256 of %zu bytes", len);
+}
+
+Test(codegen, sha256_fips_vectors) {
+    expect_sha("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    expect_sha("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    expect_sha(two, strlen(two), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    char *million = malloc(1000000);
+    memset(million, 'a', 1000000);
+    expect_sha(million, 1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    free(million);
+}
+
+/* Lengths around the block boundary, where the padding takes a second block. */
+Test(codegen, sha256_padding_boundaries) {
+    static const struct {
+        size_t len;
+        const char *hex;
+    } v[] = {
+        {55, "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072"},
+        {56, "04c26261370ee7541549d16dee320c723e3fd14671e66a099afe0a377c16888e"},
+        {63, "75220b47218278e656f2013bb8f0c455a25eaf01e86c64924e9d48d89776d6f2"},
+        {64, "7ce100971f64e7001e8fe5a51973ecdfe1ced42befe7ee8d5fd6219506b5393c"},
+        {65, "9537c5fdf120482f7d58d25e9ed583f52c02b4e304ea814db1633ad565aed7e9"},
+        {119, "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c"},
+        {120, "13f05a0b594787f5ecd315edc96141bd3243203d1b7d4f0836f37308b276ba98"},
+    };
+    char buf[128];
+    memset(buf, 'x', sizeof buf);
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) expect_sha(buf, v[i].len, v[i].hex);
+}
+
+/* ---- names.c ---- */
+
+Test(codegen, identifiers_are_valid_and_not_reserved) {
+    cr_expect_str_eq(cg_ident(arena, "cancer", "model"), "cancer");
+    cr_expect_str_eq(cg_ident(arena, "Cancer_2", "model"), "Cancer_2");
+    cr_expect_str_eq(cg_ident(arena, "int", "model"), "m_int");
+    cr_expect_str_eq(cg_ident(arena, "main", "model"), "m_main");
+    cr_expect_str_eq(cg_ident(arena, "rt_cmd", "model"), "m_rt_cmd");
+    cr_expect_str_eq(cg_ident(arena, "nnc_main", "model"), "m_nnc_main");
+    cr_expect_str_eq(cg_ident(arena, "_Bool", "model"), "m__Bool");
+    cr_expect_str_eq(cg_ident(arena, "9lives", "model"), "m_9lives");
+    cr_expect_str_eq(cg_ident(arena, "a-b c", "model"), "a_b_c");
+    cr_expect_str_eq(cg_ident(arena, "", "model"), "model");
+    cr_expect_str_eq(cg_ident(arena, NULL, "model"), "model");
+    const char *lng = cg_ident(arena, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "m");
+    cr_expect_eq(strlen(lng), 48);
+    cr_expect_str_eq(cg_upper(arena, "iris_2"), "IRIS_2");
+}
+
+Test(codegen, string_literals_escape_everything) {
+    cr_expect_str_eq(cg_string(arena, "dense_1.kernel"), "\"dense_1.kernel\"");
+    cr_expect_str_eq(cg_string(arena, "a\"b\\c"), "\"a\\\"b\\\\c\"");
+    cr_expect_str_eq(cg_string(arena, "?\?="), "\"\\?\\?=\"");   /* no trigraph */
+    cr_expect_str_eq(cg_string(arena, "a\nb"), "\"a\\012b\"");
+    cr_expect_str_eq(cg_string(arena, "\xc3\xa9" "1"), "\"\\303\\2511\"");
+}
+
+Test(codegen, comments_cannot_escape) {
+    cr_expect_str_eq(cg_comment(arena, "a*/b"), "a* /b");
+    cr_expect_str_eq(cg_comment(arena, "a/*b"), "a/ *b");
+    cr_expect_str_eq(cg_comment(arena, "why?\?/"), "why? ?/");
+    cr_expect_str_eq(cg_comment(arena, "line\nbreak\\"), "line_break_");
+    cr_expect_str_eq(cg_comment(arena, "caf\xc3\xa9"), "caf__");
+}
+
+/* ---- text.c: literals and index expressions ---- */
+
+Test(codegen, literals_read_back_exactly) {
+    double values[] = {0.1, 1e-7, 1.0 / 3.0, 123456789.123, -2.5e-300, 0.9};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        const char *t = cg_c_double(arena, values[i]);
+        cr_expect_eq(strtod(t, NULL), values[i], "%s", t);
+    }
+    cr_expect_str_eq(cg_c_real(arena, 2), "(nnc_real)2");
+    cr_expect_str_eq(cg_c_real(arena, -0.5), "((nnc_real)-0.5)");
+    cr_expect_str_eq(cg_c_real(arena, 1.0 / 0.0), "((nnc_real)HUGE_VAL)");
+    /* Weights that are floats print in float's shortest form. */
+    cr_expect_str_eq(cg_c_scalar_text(arena, (double)0.1f, false), "0.1");
+    cr_expect_str_eq(cg_c_scalar_text(arena, 0.1, true), "0.1");
+}
+
+Test(codegen, index_expressions_fold_constants) {
+    CgAff x = cg_aff_add(cg_aff_scale(cg_aff_var(CG_V_R), 40), cg_aff_const(3));
+    cr_expect_str_eq(cg_aff_text(arena, x), "r * 40 + 3");
+    cr_expect_str_eq(cg_aff_text(arena, cg_aff_add(x, cg_aff_const(-3))), "r * 40");
+    cr_expect_str_eq(cg_aff_text(arena, cg_aff_const(0)), "0");
+    cr_expect_str_eq(cg_aff_text(arena, cg_aff_add(cg_aff_var(CG_V_I0), cg_aff_var(CG_V_K))), "i0 + k");
+}
+
+/* ---- layout.c and plan.c on a compiled model ---- */
+
+static const char *cancer_src =
+    "model c {\n"
+    "    input x[30]\n"
+    "    normalize(minmax)\n"
+    "    dense(30, relu, kernel_regularizer = l2(0.01))\n"
+    "    dropout(0.5)\n"
+    "    dense(15, relu)\n"
+    "    dense(1, sigmoid)\n"
+    "}\n"
+    "compile {\n    loss = binary_crossentropy\n    optimizer = adam\n    metrics = [accuracy]\n}\n";
+
+static IrModule *compile(const char *src) {
+    Diag d;
+    diag_init(&d, "t.nn", src, strlen(src), stderr);
+    d.no_warnings = true;
+    Program *p = parse_program(arena, &d);
+    IrModule *m = p && !diag_failed(&d) ? sema_check(arena, &d, p) : NULL;
+    cr_assert(m, "the test model compiles");
+    ir_build_training(m, 2);
+    return m;
+}
+
+Test(codegen, layout_aligns_and_signs) {
+    IrModule *m = compile(cancer_src);
+    CgLayout l = cg_layout(arena, m);
+    for (int i = 0; i < m->params.len; i++) cr_expect_eq(l.param_off[i] % 16, 0);
+    cr_expect_geq(l.param_floats, ir_param_count(m, false));
+    cr_expect_eq(l.target_kind, 0 /* NNC_TARGET_DENSE */);
+    cr_expect_eq(l.target_width, 1);
+    cr_expect_eq(strlen(l.signature), 32);
+    /* adam: two slots per trainable parameter, none for the statistics */
+    cr_expect_eq(l.opt_slots, 2);
+    cr_expect_eq(l.opt_off[0], -1);
+    cr_expect_geq(l.opt_off[4 * 2 + 1], 0);
+    long in, out;
+    cg_fans(shape_matrix(30, 15), &in, &out);
+    cr_expect(in == 30 && out == 15);
+    cg_fans(shape_vector(7), &in, &out);
+    cr_expect(in == 7 && out == 7);
+    cg_fans(shape_scalar(), &in, &out);
+    cr_expect(in == 1 && out == 1);
+    cr_expect_eq(cg_metric(m, MET_ACCURACY), MET_BINARY_ACCURACY);
+    cr_expect_eq(cg_metric(m, MET_MAE), MET_MAE);
+}
+
+Test(codegen, signature_follows_names_and_shapes) {
+    IrModule *a = compile(cancer_src);
+    IrModule *b = compile("model c {\n    input x[30]\n    normalize(minmax)\n    dense(31, relu)\n"
+                          "    dropout(0.5)\n    dense(15, relu)\n    dense(1, sigmoid)\n}\n");
+    cr_expect_str_eq(cg_layout(arena, a).signature, cg_layout(arena, compile(cancer_src)).signature);
+    cr_expect_str_neq(cg_layout(arena, a).signature, cg_layout(arena, b).signature);
+}
+
+Test(codegen, target_kinds_follow_the_loss) {
+    IrModule *s = compile("model s {\n input x[4]\n dense(3, softmax)\n}\n"
+                          "compile {\n loss = sparse_categorical_crossentropy\n metrics = [accuracy]\n}\n");
+    CgLayout l = cg_layout(arena, s);
+    cr_expect_eq(l.target_kind, 1 /* NNC_TARGET_CLASS_INDEX */);
+    cr_expect_eq(l.target_width, 1);
+    cr_expect_eq(cg_metric(s, MET_ACCURACY), MET_SPARSE_CATEGORICAL_ACCURACY);
+    IrModule *c = compile("model s {\n input x[4]\n dense(3, softmax)\n}\n"
+                          "compile {\n loss = categorical_crossentropy\n}\n");
+    l = cg_layout(arena, c);
+    cr_expect_eq(l.target_kind, 2 /* NNC_TARGET_ONE_HOT */);
+    cr_expect_eq(l.target_width, 3);
+    cr_expect_eq(cg_metric(c, MET_ACCURACY), MET_CATEGORICAL_ACCURACY);
+}
+
+static int count(const CgPlan *p, Op op, bool (*pred)(const CgNodePlan *)) {
+    int n = 0;
+    for (int id = 0; id < p->f->nodes.len; id++)
+        if (p->node[id].live && p->f->nodes.items[id]->op == op && pred(&p->node[id])) n++;
+    return n;
+}
+
+static bool fused(const CgNodePlan *np) { return np->fused >= 0; }
+static bool transposed(const CgNodePlan *np) { return np->tpos >= 0; }
+static bool into_grad(const CgNodePlan *np) { return np->grad_out >= 0; }
+static bool inlined(const CgNodePlan *np) { return np->place == CG_INLINE; }
+static bool any(const CgNodePlan *np) { return np != NULL; }
+static bool unrolled(const CgNodePlan *np) { return np->unroll; }
+
+Test(codegen, plan_of_the_training_step) {
+    IrModule *m = compile(cancer_src);
+    CgLayout l = cg_layout(arena, m);
+    CgPlan *p = cg_plan(arena, m->train, CG_TRAIN, &l, -1, NULL);
+    /* Forward: each layer's matmul writes into its bias-add buffer. */
+    cr_expect_geq(count(p, OP_MATMUL, fused), 2);
+    /* Backward: W·dy through a transposed copy when it has 8 or more rows. */
+    cr_expect_eq(count(p, OP_MATMUL, transposed), 1);
+    /* Every weight gradient is a batch sum added straight into grads. */
+    cr_expect_eq(count(p, OP_BATCH_SUM, into_grad), count(p, OP_BATCH_SUM, any));
+    cr_expect_geq(count(p, OP_BATCH_SUM, any), 6);
+    /* outer(x, dy) is never stored: the batch sum reads it inline. */
+    cr_expect_eq(count(p, OP_OUTER, inlined), count(p, OP_OUTER, any));
+    cr_expect_gt(p->per_row, 0);
+    cr_expect_eq(p->per_row % 8, 0);
+    cr_expect_eq(p->fixed % 16, 0);
+    cr_expect_eq(p->phases, 2); /* the rows, then what reads their sums */
+}
+
+Test(codegen, plan_of_predict_has_no_dropout_and_views) {
+    IrModule *m = compile(cancer_src);
+    CgLayout l = cg_layout(arena, m);
+    CgPlan *p = cg_plan(arena, m->predict, CG_PREDICT, &l, -1, NULL);
+    cr_expect_eq(count(p, OP_DROPOUT_MASK, any), 0);
+    /* relu(x @ W + b) feeds the next matmul inline, as its left operand */
+    cr_expect_geq(count(p, OP_RELU, inlined), 1);
+    cr_expect_eq(p->phases, 1);
+}
+
+Test(codegen, unroll_limit_comes_from_sizes_or_the_option) {
+    IrModule *m = compile(cancer_src);
+    CgLayout l = cg_layout(arena, m);
+    CgPlan *none = cg_plan(arena, m->train, CG_TRAIN, &l, 0, NULL);
+    CgPlan *def = cg_plan(arena, m->train, CG_TRAIN, &l, -1, NULL);
+    CgPlan *all = cg_plan(arena, m->train, CG_TRAIN, &l, 1000000, NULL);
+    cr_expect_eq(def->unroll, CG_UNROLL_DEFAULT);
+    cr_expect_eq(count(none, OP_MATMUL, unrolled), 0);
+    cr_expect_eq(count(all, OP_MATMUL, unrolled), count(all, OP_MATMUL, any));
+    cr_expect_lt(count(def, OP_MATMUL, unrolled), count(def, OP_MATMUL, any));
+}
+
+Test(codegen, reshapes_of_unit_axes_are_views) {
+    cr_expect(cg_squeeze(shape_vector(1), shape_scalar()));
+    cr_expect(cg_squeeze(shape_vector(30), shape_matrix(1, 30)));
+    cr_expect(cg_squeeze(shape_matrix(30, 1), shape_vector(30)));
+    cr_expect_not(cg_squeeze(shape_matrix(2, 3), shape_vector(6)));
+    cr_expect_not(cg_squeeze(shape_matrix(2, 3), shape_matrix(3, 2)));
+    cr_expect_eq(cg_squeeze_axis(shape_matrix(1, 30), shape_vector(30), 1), 0);
+    cr_expect_eq(cg_squeeze_axis(shape_matrix(1, 30), shape_vector(30), 0), -1);
+}
+
+Test(codegen, generated_trainer_names_nothing_unchecked) {
+    /* A model whose name is a C keyword and whose layer name needs escaping
+    ** in comments still yields identifiers of nnc's making. */
+    IrModule *m = compile("model int {\n input x[2]\n dense(1, name = weird)\n}\n");
+    CgOptions o = {.source = "we*/ird\\\n.nn", .source_sha256 = "00", .unroll = -1};
+    const char *text = cg_c_trainer(m, &o);
+    cr_assert(text);
+    cr_expect(strstr(text, "static const NncModel m_int_abi") != NULL);
+    cr_expect(strstr(text, "we* /ird_") != NULL);
+    cr_expect(strstr(text, "int main(int argc, char **argv)") != NULL);
+    cr_expect(strstr(text, ".name = \"int\"") != NULL);
+}
