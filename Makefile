@@ -123,7 +123,7 @@ smoke: $(BUILD)/nnc
 # The C backend end to end: every example and golden model compiled with
 # gcc and clang, trained, gradient-checked, compared with the interpreter.
 e2e: $(BUILD)/nnc $(BUILD)/libnncc.a
-	NNC=$(BUILD)/nnc BUILD=$(BUILD) HARNESS_FLAGS="$(SANFLAGS)" tests/e2e.sh
+	NNC=$(BUILD)/nnc BUILD=$(BUILD) HARNESS_FLAGS="$(SANFLAGS)" E2E_QUICK=$(SAN) tests/e2e.sh
 
 # The LLVM backend end to end (tests/llvm.sh): .ll verified by opt, LLVM
 # against C trainers, --emit=obj with a C program, nnc run without cc, and
