@@ -438,7 +438,9 @@ static void batch_sum(CgKernel *k, const IrNode *n) {
     }
     CgAcc acc = {.width = b.sq.dim[b.sq.rank - 1], .loop = "for (int r = 0; r < n; r++)",
                  .scalar = bs_scalar, .row = bs_row, .store = bs_store, .ctx = &b};
-    if (b.sq.rank == 2 && b.sq.dim[0] >= CG_ROW_TILE && acc.width >= CG_VECTOR) {
+    /* Tiles reuse one row of an outer product's left factor per tile row;
+    ** any other summand has no such split and takes the plain loop. */
+    if (b.sq.rank == 2 && b.sq.dim[0] >= CG_ROW_TILE && acc.width >= CG_VECTOR && outer_split(k, &b)) {
         batch_sum_tiled(k, &b, &acc);
         return;
     }
