@@ -138,7 +138,7 @@ numpy: $(BUILD)/nnc
 # The examples: `make cancer`, `make examples`, `make examples-test`.
 include examples/examples.mk
 
-test: unit golden smoke e2e numpy examples-test
+test: unit golden smoke e2e llvm numpy examples-test
 
 # The README's first command: compile the cancer model, train it on the
 # bundled data with Keras-style progress, and score it on the test split.

@@ -127,7 +127,7 @@ llvm_row() {
     c_rate=$(rate "$data" "$epochs" "$work/$name")
     llvm_rate=$(rate "$data" "$epochs" "$work/${name}_exe")
     torch_rate=$(cat "$work/$name.torch" 2>/dev/null || echo 0)
-    printf '| %-18s | %5s | %8.2f s | %8.2f s | %8.2f s | %12.0f | %12.0f | %6.2fx | %12.0f |\n' \
+    printf '| %-18s | %5s | %11.2f s | %8.2f s | %15.2f s | %14.0f | %11.0f | %5.2fx | %15.0f |\n' \
         "$sizes" "$batch" "$jit" "$exe" "$c" "$llvm_rate" "$c_rate" "$(echo "$llvm_rate / $c_rate" | bc -l)" "$torch_rate"
 }
 

@@ -298,6 +298,29 @@ static int emit(const Options *o, IrModule *m) {
     }
 }
 
+/* --check -v: the trainer's own `summary` on the descriptor the backends
+** write, so the memory figures are exactly what `train` allocates (SPEC 3). */
+static int print_summary(const Options *o, IrModule *m) {
+    ir_build_training(m, o->opt_level);
+    CgOptions cg = c_options(o);
+    CgLayout layout = cg_layout(m->arena, m);
+    long fixed, per_row;
+    cg_scratch(m->arena, m, &layout, o->unroll, &fixed, &per_row);
+    NncModel d;
+    cg_descriptor_data(m->arena, m, &layout, &cg, fixed, per_row, &d);
+    char *argv[] = {(char *)m->name, "summary", NULL};
+    fflush(stdout);
+    return (o->f64 ? nnc64_nnc_main : nnc_main)(&d, 2, argv);
+}
+
+/* -v: what the passes did to each training function. */
+static void print_opt_stats(const Options *o, const IrModule *m) {
+    for (int i = 0; i < m->opt_stats.len; i++) {
+        const IrOptStat *st = &m->opt_stats.items[i];
+        fprintf(stderr, "nnc: -O%d: %s: %d -> %d ops\n", o->opt_level, st->func, st->before, st->after);
+    }
+}
+
 static int compile(Options *o) {
     size_t len;
     char *src = read_file(o->input, &len);
@@ -312,10 +335,10 @@ static int compile(Options *o) {
     IrModule *m = p && !diag_failed(&diag) ? sema_check(arena, &diag, p) : NULL;
     int status = 1;
     if (m && o->check) {
-        if (o->verbose) ir_print_summary(stdout, m, m->fit.batch_size ? m->fit.batch_size : 32, o->f64 ? 8 : 4);
-        status = 0;
+        status = o->verbose ? print_summary(o, m) : 0;
     } else if (m) {
         status = emit(o, m);
+        if (o->verbose) print_opt_stats(o, m);
     }
     arena_free(arena);
     free(src);

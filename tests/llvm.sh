@@ -82,9 +82,9 @@ if [ "${1:-}" = "--one" ]; then
     # shellcheck disable=SC2086
     run "--emit=bc" "$NNC" -w $flags --emit=bc "$src" -o m.bc &&
         run "opt -passes=verify (.bc)" "$OPT" -passes=verify -disable-output m.bc
-    run "kernels = interpreter (f64 JIT)" "$BUILD/llvm_harness" "$src" ${level:--O2}
+    run "kernels = interpreter (f64 JIT)" "$BUILD/llvm_harness" "$src" "${level:--O2}"
     data="$ROOT/examples/data/${name}_train.csv"
-    [ -f "$data" ] || { "$BUILD/llvm_harness" "$src" ${level:--O2} --csv 48 >data.csv; data=data.csv; }
+    [ -f "$data" ] || { "$BUILD/llvm_harness" "$src" "${level:--O2}" --csv 48 >data.csv; data=data.csv; }
     # shellcheck disable=SC2086
     run "nnc run (PATH without cc)" env PATH="$dir/empty" "$NNC" run -w $flags "$src" summary
     # shellcheck disable=SC2086
@@ -147,7 +147,9 @@ installed() {
         bad "$what"
         return 1
     }
-    run "make install PREFIX=..." make -s -C "$ROOT" install BUILD="$BUILD" PREFIX="$prefix" || return
+    # shellcheck disable=SC2086
+    run "make install PREFIX=..." make -s -C "$ROOT" install BUILD="$BUILD" PREFIX="$prefix" ${SANFLAGS:+SAN=1} ||
+        return
     run "installed files" test -x "$prefix/bin/nnc" -a -f "$prefix/lib/libnncrt.a" -a -f "$prefix/lib/libnncrt_f64.a" \
         -a -f "$prefix/include/nnc_abi.h"
     data="$ROOT/examples/data/iris_train.csv"

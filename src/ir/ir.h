@@ -321,12 +321,6 @@ void ir_print_dot(FILE *out, const IrModule *m, const IrFunc *f);
 ** Returns true when sound; otherwise writes the first problem to why. */
 bool ir_verify(const IrFunc *f, char *why, size_t size);
 
-/* ---- summary.c: parameter counts and exact memory (SPEC 3 "summary") ---- */
-typedef struct IrMemory {
-    int64_t params, gradients, optimizer_state, activations, total; /* bytes */
-} IrMemory;
-IrMemory ir_memory(const IrModule *m, int batch_size, int scalar_bytes);
-void ir_print_summary(FILE *out, const IrModule *m, int batch_size, int scalar_bytes);
 
 /* ---- passes.c and pass_*.c: optimization (one pass per file) ---- */
 typedef struct IrPassStats {
