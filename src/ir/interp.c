@@ -148,7 +148,7 @@ static double nan_or(double a, double b, double r) {
 #define SELU_ALPHA 1.67326324235437728481
 #define SELU_SCALE 1.05070098735548049342
 
-static double unary(Op op, double alpha, double x) {
+double ir_scalar_unary(Op op, double alpha, double x) {
     switch (op) {
     case OP_NEG: return -x;
     case OP_EXP: return exp(x);
@@ -174,7 +174,7 @@ static double unary(Op op, double alpha, double x) {
     }
 }
 
-static double binary(Op op, double a, double b) {
+double ir_scalar_binary(Op op, double a, double b) {
     switch (op) {
     case OP_ADD: return a + b;
     case OP_SUB: return a - b;
@@ -231,8 +231,8 @@ static void elementwise_row(const IrNode *n, double *out, const double *const *x
     for (int64_t o = 0; o < numel(n); o++) {
         double v[IR_MAX_IN];
         for (int k = 0; k < n->nin; k++) v[k] = x[k][bcast_offset(n->shape, o, n->in[k]->shape)];
-        if (n->nin == 1) out[o] = unary(n->op, n->value, v[0]);
-        else if (n->nin == 2) out[o] = binary(n->op, v[0], v[1]);
+        if (n->nin == 1) out[o] = ir_scalar_unary(n->op, n->value, v[0]);
+        else if (n->nin == 2) out[o] = ir_scalar_binary(n->op, v[0], v[1]);
         else out[o] = v[0] != 0 ? v[1] : v[2];
     }
 }

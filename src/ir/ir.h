@@ -400,6 +400,10 @@ typedef struct IrEnv {
 /* Runs f on env; OUT_PARAM and OUT_STATE are written after every node is
 ** computed. False (with err) on a function it cannot run. */
 bool ir_interp(const IrFunc *f, IrEnv *env, char *err, size_t err_size);
+/* One element of an element-wise op, as the interpreter computes it (the
+** constant folder uses the same functions). alpha: LEAKY_RELU/ELU. */
+double ir_scalar_unary(Op op, double alpha, double x);
+double ir_scalar_binary(Op op, double a, double b);
 /* NumPy's repr of a tensor: array([[6., 6.], [6., 6.]]); a scalar is array(6.). */
 void ir_print_value(FILE *out, const double *data, Shape shape);
 

@@ -19,67 +19,13 @@
 
 enum { FOLD_MAX_DATA = 1 << 16 };
 
-/* ---- the interpreter's scalar functions (interp.c, SPEC 1.7) ---- */
-
-static double sigmoid(double x) {
-    if (x >= 0) return 1 / (1 + exp(-x));
-    double e = exp(x);
-    return e / (1 + e);
-}
-
-static double nan_or(double a, double b, double r) {
-    return isnan(a) ? a : isnan(b) ? b : r;
-}
-
-#define SELU_ALPHA 1.67326324235437728481
-#define SELU_SCALE 1.05070098735548049342
-
-static double unary(Op op, double alpha, double x) {
-    switch (op) {
-    case OP_NEG: return -x;
-    case OP_EXP: return exp(x);
-    case OP_LOG: return log(x);
-    case OP_SQRT: return sqrt(x);
-    case OP_ABS: return fabs(x);
-    case OP_SQUARE: return x * x;
-    case OP_STEP: return x >= 0 ? 1 : 0;
-    case OP_RELU: return isnan(x) ? x : x > 0 ? x : 0;
-    case OP_LEAKY_RELU: return x >= 0 ? x : alpha * x;
-    case OP_ELU: return x >= 0 ? x : alpha * expm1(x);
-    case OP_SELU: return SELU_SCALE * (x >= 0 ? x : SELU_ALPHA * expm1(x));
-    case OP_SIGMOID: return sigmoid(x);
-    case OP_TANH: return tanh(x);
-    case OP_SOFTPLUS: return (x > 0 ? x : 0) + log1p(exp(-fabs(x)));
-    case OP_SOFTSIGN: return x / (1 + fabs(x));
-    case OP_SWISH: return x * sigmoid(x);
-    case OP_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
-    case OP_SIGN: return isnan(x) ? x : x > 0 ? 1 : x < 0 ? -1 : 0;
-    case OP_ERF: return erf(x);
-    default: die("fold: %s is not unary element-wise", ir_ops[op].name);
-    }
-}
-
-static double binary(Op op, double a, double b) {
-    switch (op) {
-    case OP_ADD: return a + b;
-    case OP_SUB: return a - b;
-    case OP_MUL: return a * b;
-    case OP_DIV: return a / b;
-    case OP_DIVNZ: return b == 0 ? 0 : a / b;
-    case OP_POW: return pow(a, b);
-    case OP_MINIMUM: return nan_or(a, b, a < b ? a : b);
-    case OP_MAXIMUM: return nan_or(a, b, a > b ? a : b);
-    case OP_GT: return a > b ? 1 : 0;
-    case OP_GE: return a >= b ? 1 : 0;
-    case OP_EQ: return a == b ? 1 : 0;
-    default: die("fold: %s is not binary element-wise", ir_ops[op].name);
-    }
-}
+/* Folding computes exactly what the interpreter would: ir_scalar_unary
+** and ir_scalar_binary are its scalar functions (interp.c). */
 
 double pass_eval_ew(Op op, double value, const double *x) {
     switch (ir_ops[op].arity) {
-    case 1: return unary(op, value, x[0]);
-    case 2: return binary(op, x[0], x[1]);
+    case 1: return ir_scalar_unary(op, value, x[0]);
+    case 2: return ir_scalar_binary(op, x[0], x[1]);
     default: return x[0] != 0 ? x[1] : x[2]; /* SELECT */
     }
 }
