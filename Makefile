@@ -129,7 +129,7 @@ e2e: $(BUILD)/nnc $(BUILD)/libnncc.a
 # against C trainers, --emit=obj with a C program, nnc run without cc, and
 # `make install` into a temporary prefix.
 llvm: $(BUILD)/nnc $(BUILD)/libnncrt_f64.a
-	NNC=$(BUILD)/nnc BUILD=$(BUILD) tests/llvm.sh
+	NNC=$(BUILD)/nnc BUILD=$(BUILD) LLVM_QUICK=$(SAN) tests/llvm.sh
 
 # Weight files read back with plain NumPy (tests/safetensors_numpy.py).
 numpy: $(BUILD)/nnc
