@@ -2,8 +2,8 @@
 # Killing training mid-run and resuming from its checkpoint ends with the
 # same bytes as an uninterrupted run (SPEC 3: checkpoints written
 # atomically each epoch; --resume is bit-exact). The trainer is killed with
-# SIGKILL at an arbitrary moment, so this also checks that no half-written
-# checkpoint is ever left behind.
+# SIGKILL at an arbitrary moment, so this also checks that the checkpoint
+# on disk is always a whole one.
 set -u
 NNC=${NNC:-build/nnc}
 tmp=$(mktemp -d)
@@ -30,7 +30,9 @@ for delay in 0.3 0.6 1 1.5 2 3; do
     wait $pid 2>/dev/null
     [ -f "$tmp/killed.safetensors" ] && break # finished before the kill
     [ -f "$tmp/run.ckpt" ] || continue
-    ls "$tmp" | grep -q 'tmp' && { echo "FAIL: a temporary file was left behind"; result 0 1; }
+    # A kill during a write may leave the writer's temporary file (nothing
+    # can remove it after SIGKILL), but never a partial run.ckpt: the rename
+    # is atomic, so the checkpoint is whole and the resume below reads it.
     train --resume "$tmp/run.ckpt" --save "$tmp/resumed.safetensors" || result 0 1
     if cmp -s "$tmp/straight.safetensors" "$tmp/resumed.safetensors"; then
         result 1 0
