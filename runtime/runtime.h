@@ -33,8 +33,13 @@
 
 /* Rows per gradient chunk. A batch is cut into chunks of this many rows
 ** whatever --threads says, and chunk gradients are summed in chunk order, so
-** the weights are bit-identical for every thread count (SPEC 3 Determinism). */
+** the weights are bit-identical for every thread count (SPEC 3 Determinism).
+** Each chunk zeroes and then adds a whole gradient: models of at least
+** RT_BIG_PARAMS parameters take chunks of RT_BIG_CHUNK_ROWS rows, so that
+** cost stays small beside the chunk's matrix products. */
 #define RT_CHUNK_ROWS 32
+#define RT_BIG_PARAMS 65536
+#define RT_BIG_CHUNK_ROWS 64
 #define RT_MAX_THREADS 256
 #define RT_MAX_METRICS 16
 #define RT_MAX_LOGS (2 + 2 * RT_MAX_METRICS)
