@@ -195,6 +195,11 @@ IrModule *sema_check(Arena *a, Diag *d, const Program *p) {
     s.module = ir_module_new(a, d->file, p->name);
     s.func = s.module->forward = ir_func_new(s.module, "forward");
     bool has_output = check_model(&s, p);
+    if (!p->compile.present) /* Keras' compile() defaults, said out loud */
+        diag_warning(d, p->name_loc,
+                     "model '%s' has no compile block; training uses the defaults: loss = "
+                     "mean_squared_error, optimizer = rmsprop(learning_rate = 0.001), no metrics",
+                     p->name);
     sema_compile_block(&s, &p->compile);
     sema_fit_block(&s, &p->fit, &p->compile);
     if (has_output && !diag_failed(d)) sema_lint(&s, p);
