@@ -160,6 +160,7 @@ typedef struct RtOptions {
     double validation_split;
     uint64_t seed;
     int threads, verbose, shuffle;
+    int no_save;            /* --no-save: train keeps its weights unsaved */
     unsigned set;           /* RT_SET_* */
 } RtOptions;
 
@@ -333,7 +334,25 @@ typedef struct RtTrainer {
     RtCbState cb[RT_MAX_CALLBACKS];
     double *history;            /* epochs × (n_logs + 1): logs, learning rate */
     int history_rows, history_cap;
+    int restored_epoch;         /* 1-based epoch restore_best_weights went back to, 0 if none */
+    const char *save;           /* --save, or <model>.safetensors; NULL with --no-save */
+    char save_default[RT_PATH_MAX + 1];
 } RtTrainer;
+
+/* ---- input.c: data from a file, standard input (-) or gzip -dc ---- */
+typedef struct RtInput {
+    FILE *fp;
+    int pipe;               /* from popen: pclose it */
+    const char *path;
+} RtInput;
+FILE *rt_input_open(RtInput *in, const char *path);   /* NULL + message */
+/* 0, or -1 + message when report and gzip failed. */
+int rt_input_close(RtInput *in, int report);
+
+/* ---- outputs.c: the default save path; output paths checked up front ---- */
+const char *rt_default_save_path(const NncModel *m, char *buf, size_t size);
+/* 0, or -1 + "PATH: cannot write: why". */
+int rt_output_writable(const char *path);
 
 int rt_cmd_train(const NncModel *m, const RtOptions *o);
 int rt_callbacks_init(RtTrainer *tr);
