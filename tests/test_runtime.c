@@ -1043,6 +1043,21 @@ Test(runtime, options_anywhere_closest_and_defaults) {
 
 /* ---- summary, gradcheck ---- */
 
+/* A param is a tensor, not a per-sample value: no batch axis. */
+Test(runtime, summary_param_shapes) {
+    static const NncLayer layers[] = {
+        {"w", "param", 2, {4, 2}, 8}, {"s", "param", 0, {0}, 1}, {"v", "param", 1, {4}, 4},
+        {"dense_1", "dense", 1, {1}, 31}};
+    NncModel m = lr_model;
+    m.layers = layers;
+    m.n_layers = 4;
+    cr_assert_eq(run(&m, &R, "summary"), 0, "%s", R.err);
+    cr_assert(strstr(R.out, "\n w (Param)                   (4, 2)                    8\n"), "%s", R.out);
+    cr_assert(strstr(R.out, "\n s (Param)                   ()                        1\n"), "%s", R.out);
+    cr_assert(strstr(R.out, "\n v (Param)                   (4,)                      4\n"), "%s", R.out);
+    cr_assert(strstr(R.out, "\n dense_1 (Dense)             (None, 1)                 31\n"), "%s", R.out);
+}
+
 Test(runtime, summary_layout) {
     const char *want =
         "Model: \"cancer_lr\"\n"
