@@ -184,6 +184,8 @@ typedef struct RtPlan {
 } RtPlan;
 /* batch_rows: the largest batch (0 = unknown: take RT_CHUNK_ROWS). */
 void rt_plan(RtPlan *plan, const NncModel *m, long batch_rows, int workers, int training);
+void rt_plan_real(RtPlan *plan, const NncModel *m, long batch_rows, int workers, int training,
+                  size_t real);
 typedef struct RtBlock {
     void *base;
     nnc_real *params, *grads, *opt;
