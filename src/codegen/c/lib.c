@@ -6,6 +6,7 @@
 ** templates in which $M stands for the model's identifier.
 */
 #include "cgen.h"
+#include "runtime.h" /* rt_plan_real: the memory macros are summary's figures */
 
 #include <string.h>
 
@@ -272,7 +273,24 @@ const char *cg_c_lib_header(const IrModule *m, const CgOptions *o) {
                 cf.layout.target_width);
     cg_c_printf(&t, "#define %s_PARAMS %ld /* parameter count */\n#define %s_PARAM_FLOATS %ld\n", up, params, up,
                 cf.layout.param_floats);
-    cg_c_printf(&t, "#define %s_REAL %s\n\n", up, o->f64 ? "double" : "float");
+    cg_c_printf(&t, "#define %s_REAL %s\n", up, o->f64 ? "double" : "float");
+    /* SPEC 3: the bytes `summary` reports, at the fit block's batch size
+    ** and one thread, from the same plan (runtime/plan.c). */
+    long fixed, per_row;
+    cg_scratch(a, m, &cf.layout, o->unroll, &fixed, &per_row);
+    NncModel d;
+    cg_descriptor_data(a, m, &cf.layout, o, fixed, per_row, &d);
+    RtPlan plan;
+    rt_plan_real(&plan, &d, d.batch_size, 1, 1, o->f64 ? sizeof(double) : sizeof(float));
+    cg_c_printf(&t, "/* The trainer's memory at batch size %s%.0ld, one thread, in bytes (summary) */\n",
+                d.batch_size > 0 ? "" : "all", d.batch_size > 0 ? (long)d.batch_size : 0L);
+    cg_c_printf(&t, "#define %s_BATCH_SIZE %ld /* 0: all rows */\n", up, (long)d.batch_size);
+    cg_c_printf(&t, "#define %s_PARAM_BYTES %zu\n#define %s_GRAD_BYTES %zu\n#define %s_OPT_BYTES %zu\n", up,
+                plan.params, up, plan.grads, up, plan.opt);
+    cg_c_printf(&t, "#define %s_ACTIVATION_BYTES %zu\n#define %s_BATCH_BUFFER_BYTES %zu\n", up, plan.scratch,
+                up, plan.io);
+    cg_c_printf(&t, "#define %s_BEST_BYTES %zu\n#define %s_TRAIN_BYTES %zu /* all of them, one allocation */\n\n",
+                up, plan.best, up, plan.total);
     expand(&t, header_doc, cf.prefix);
     expand(&t, generic, cf.prefix);
     cg_c_printf(&t, "\n#endif\n");
