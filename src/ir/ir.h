@@ -316,6 +316,8 @@ void ir_print_training(FILE *out, const IrModule *m);
 
 /* ---- dot.c: the graph for Graphviz (--emit=dot) ---- */
 void ir_print_dot(FILE *out, const IrModule *m, const IrFunc *f);
+/* A metric as the user writes it (SPEC 1.10), shown in dumps and logs. */
+const char *ir_metric_name(MetricKind k);
 
 /* ---- verify.c ---- */
 /* Checks SSA order, arities, shapes against the rules, attributes in range.

@@ -457,6 +457,10 @@ static const char *const metric_names[] = {
     [MET_MSE] = "mse", [MET_PRECISION] = "precision", [MET_RECALL] = "recall",
 };
 
+const char *ir_metric_name(MetricKind k) {
+    return NAME_OF(metric_names, k);
+}
+
 static const char *const callback_names[] = {
     [CB_EARLY_STOPPING] = "early_stopping", [CB_MODEL_CHECKPOINT] = "model_checkpoint",
     [CB_REDUCE_LR_ON_PLATEAU] = "reduce_lr_on_plateau",
@@ -551,7 +555,7 @@ static void print_settings(FILE *out, const IrModule *m) {
     str_optimizer(&s, &m->optimizer);
     str_printf(&s, "\nmetrics [");
     for (int i = 0; i < m->metrics.len; i++)
-        str_printf(&s, "%s%s", i ? ", " : "", NAME_OF(metric_names, m->metrics.items[i]));
+        str_printf(&s, "%s%s", i ? ", " : "", ir_metric_name(m->metrics.items[i]));
     const FitSpec *fit = &m->fit;
     str_printf(&s, "]\nfit epochs=%d batch_size=", fit->epochs);
     if (fit->batch_size > 0) str_printf(&s, "%d", fit->batch_size);
