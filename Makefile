@@ -35,6 +35,11 @@ RT_CFLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Wextra -Werror 
 # generated file (scripts/embed.sh; ARCHITECTURE: embedded by the build).
 RT_EMBED := $(BUILD)/gen/runtime_text.c
 LIB_OBJ += $(RT_EMBED:.c=.o)
+# --emit=lib's C API, real C written once (runtime/lib/: the -H header's
+# text and the definitions), compiled as it is and embedded as templates
+# that nnc fills with the model's names (scripts/embed.sh --template).
+LIB_API_EMBED := $(BUILD)/gen/lib_api_h.c $(BUILD)/gen/lib_api_c.c
+LIB_OBJ += $(LIB_API_EMBED:.c=.o)
 # The LLVM backend (src/codegen/llvm) builds through LLVM 14's C API. Its
 # headers are system headers (-isystem): our -Werror is not theirs.
 # It is optional: without llvm-config-14 (llvm-14-dev), nnc is built with
@@ -91,6 +96,17 @@ $(BUILD)/%.o: %.c | $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
 $(RT_EMBED): scripts/embed.sh runtime/nnc_abi.h runtime/runtime.h $(RT_SRC)
 	@mkdir -p $(dir $@)
 	sh scripts/embed.sh runtime >$@.tmp && mv $@.tmp $@
+
+# Embedded once the template compiles, f32 and f64 (the objects are checks,
+# linked into nothing).
+LIB_API_CHECK := $(BUILD)/runtime/lib/lib_api.o $(BUILD)/runtime64/lib/lib_api.o
+$(BUILD)/gen/lib_api_h.c: scripts/embed.sh runtime/lib/lib_api.h $(LIB_API_CHECK)
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh --template cg_c_lib_api_h runtime/lib/lib_api.h >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/lib_api_c.c: scripts/embed.sh runtime/lib/lib_api.c $(LIB_API_CHECK)
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh --template cg_c_lib_api_c runtime/lib/lib_api.c >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(CFLAGS) -Isrc -Iruntime -c -o $@ $<
