@@ -330,6 +330,10 @@ static int run_model(const Options *o, IrModule *m) {
 ** then the one output asked for. */
 static int emit(const Options *o, IrModule *m) {
     const char *out = o->output ? o->output : "-";
+    if ((o->run || (o->emit >= EMIT_LLVM && o->emit <= EMIT_EXE)) && !cg_llvm_available()) {
+        cg_llvm_unavailable(o->run ? "nnc run" : arena_printf(m->arena, "--emit=%s", emit_names[o->emit]));
+        return 1;
+    }
     if (o->emit == EMIT_IR && !o->run) return write_output(out, write_ir, m) ? 0 : 1;
     if (o->emit == EMIT_DOT && !o->run) return write_output(out, write_dot, m) ? 0 : 1;
     ir_build_training(m, o->opt_level);
