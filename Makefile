@@ -196,7 +196,7 @@ check: test test-san
 # Speed against PyTorch on the CPU (not a test; see bench/bench.sh).
 bench: $(BUILD)/nnc
 	sh scripts/deps.sh bench
-	NNC=$(BUILD)/nnc bench/bench.sh
+	NNC=$(BUILD)/nnc SHARED=../shared bench/bench.sh
 
 # nnc, the runtime libraries --emit=exe links and the kernel ABI's header:
 # `make install PREFIX=/opt/nnc` (nnc finds PREFIX/lib from PREFIX/bin/nnc).
