@@ -45,7 +45,7 @@ bool cg_c_model_section(CgFile *cf, CgText *t) {
     if (!cg_c_kernels(cf, &kernels)) return false;
     cg_c_printf(t, "\n/* ==== model %s: kernels (kernel ABI, runtime/nnc_abi.h) ==== */\n\n",
                 cg_comment(cf->arena, cf->m->name));
-    cg_c_put(t, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
+    cg_c_put(t, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n");
     cg_c_helpers(t, cf->helpers);
     cg_c_put(t, cg_c_text(&kernels));
     cg_c_descriptor(cf, t);

@@ -23,6 +23,33 @@ static const char *const math_macros =
 
 static const char *const helper_text[H_COUNT] = {
     [H_SQ] = "static inline nnc_real nnc_sq(nnc_real x) { return x * x; }\n",
+    [H_SQRT] = "#ifdef NNC_F64\n#define nnc_sqrt sqrt\n#else\n"
+               "/* sqrtf, correctly rounded (tests/test_codegen.c checks every float), but\n"
+               "** with no errno to set, so that loops calling it vectorize: Newton's\n"
+               "** iteration in double from a bit-level estimate. 0, -0, +inf and NaN pass\n"
+               "** through, a negative number gives NaN; the selects are integer masks. */\n"
+               "static inline nnc_real nnc_sqrt(nnc_real x) {\n"
+               "    double d = x, y;\n"
+               "    uint64_t u;\n"
+               "    uint32_t b, rb, keep, nan;\n"
+               "    nnc_real r;\n"
+               "    memcpy(&b, &x, sizeof b);\n"
+               "    memcpy(&u, &d, sizeof u);\n"
+               "    u = (u >> 1) + 0x1FF7A3BEA91D9B1BULL;\n"
+               "    memcpy(&y, &u, sizeof y);\n"
+               "    y = 0.5 * (y + d / y);\n"
+               "    y = 0.5 * (y + d / y);\n"
+               "    y = 0.5 * (y + d / y);\n"
+               "    y = 0.5 * (y + d / y);\n"
+               "    r = (nnc_real)y;\n"
+               "    memcpy(&rb, &r, sizeof rb);\n"
+               "    keep = 0u - (uint32_t)(((b & 0x7fffffffu) == 0) | (b == 0x7f800000u));\n"
+               "    nan = 0u - (uint32_t)((b > 0x7f800000u) & (b != 0x80000000u));\n"
+               "    rb = (b & keep) | (rb & ~keep);\n"
+               "    rb = (0x7fc00000u & nan) | (rb & ~nan);\n"
+               "    memcpy(&r, &rb, sizeof r);\n"
+               "    return r;\n"
+               "}\n#endif\n",
     [H_STEP] = "static inline nnc_real nnc_step(nnc_real x) { return x >= 0 ? 1 : 0; }\n",
     [H_RELU] = "static inline nnc_real nnc_relu(nnc_real x) { return x > 0 ? x : 0; }\n",
     [H_LEAKY] = "static inline nnc_real nnc_leaky_relu(nnc_real x, nnc_real alpha) {\n"

@@ -171,7 +171,7 @@ const char *cg_c_infer(const IrModule *m, const CgOptions *o) {
                 o->weights->dtype);
     cg_c_put(&t, "** No allocation, no global mutable state, no I/O; only libm.\n*/\n");
     if (o->f64) cg_c_put(&t, "#ifndef NNC_F64\n#define NNC_F64 1\n#endif\n");
-    cg_c_printf(&t, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\ntypedef %s nnc_real;\n\n",
+    cg_c_printf(&t, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\ntypedef %s nnc_real;\n\n",
                 real_name(o));
     cg_c_printf(&t, "void %s_predict_batch(const %s *x, %s *y, int n);\n", in.cf.prefix, real_name(o),
                 real_name(o));

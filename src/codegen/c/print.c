@@ -33,7 +33,7 @@ static const char *unary(Pr *p, const LExpr *e, const char *a) {
     case LOP_NEG: return arena_printf(ar, "(-%s)", a);
     case LOP_EXP: return arena_printf(ar, "NNC_EXP(%s)", a);
     case LOP_LOG: return arena_printf(ar, "NNC_LOG(%s)", a);
-    case LOP_SQRT: return arena_printf(ar, "NNC_SQRT(%s)", a);
+    case LOP_SQRT: return helper(p, H_SQRT, "nnc_sqrt", a);
     case LOP_ABS: return arena_printf(ar, "NNC_FABS(%s)", a);
     case LOP_TANH: return arena_printf(ar, "NNC_TANH(%s)", a);
     case LOP_ERF: return arena_printf(ar, "NNC_ERF(%s)", a);

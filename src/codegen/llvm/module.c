@@ -126,7 +126,7 @@ LLVMValueRef ll_function(LlFile *lf, const char *name, LLVMTypeRef type, bool ex
 /* libm at the precision of nnc_real, as helpers.c's NNC_EXP etc. pick it. */
 static const char *const fn_names[LL_FN_COUNT][2] = {
     [LL_EXP] = {"expf", "exp"},     [LL_EXPM1] = {"expm1f", "expm1"}, [LL_LOG] = {"logf", "log"},
-    [LL_LOG1P] = {"log1pf", "log1p"}, [LL_SQRT] = {"sqrtf", "sqrt"},   [LL_TANH] = {"tanhf", "tanh"},
+    [LL_LOG1P] = {"log1pf", "log1p"}, [LL_SQRT] = {"llvm.sqrt.f32", "llvm.sqrt.f64"}, [LL_TANH] = {"tanhf", "tanh"},
     [LL_ERF] = {"erff", "erf"},     [LL_POW] = {"powf", "pow"},       [LL_FABS] = {"fabsf", "fabs"},
     [LL_UNIFORM] = {"nnc_uniform", "nnc_uniform"},
 };
