@@ -3,7 +3,8 @@
 #   scripts/deps.sh         to build and test
 #   scripts/deps.sh bench   also the benchmark's peer (PyTorch on the CPU)
 set -eu
-packages="make gcc clang flex bison llvm-14-dev libcriterion-dev libclang-rt-14-dev python3 python3-numpy bc"
+packages="make gcc clang flex bison llvm-14-dev libcriterion-dev libclang-rt-14-dev python3 python3-numpy bc
+          libopenmpi-dev openmpi-bin"
 [ "${1:-}" = "bench" ] && packages="$packages python3-torch"
 need=""
 for pkg in $packages; do

@@ -24,6 +24,7 @@ typedef struct Options {
     const char *input, *output, *header, *weights;
     Emit emit;
     bool check, verbose, werror, no_warnings, f64;
+    bool mpi;             /* --mpi: the trainer is data-parallel over MPI (SPEC 6) */
     int opt_level;
     int unroll;           /* --unroll=N, -1: from sizes */
     const char *command;  /* the command line, for generated files' header comment */
@@ -44,6 +45,7 @@ static const char usage_text[] =
     "  -O0 | -O1 | -O2  IR optimization level (default -O2)\n"
     "  --unroll=N       write out loop nests of at most N iterations (default: from sizes)\n"
     "  -Werror, -w      warnings as errors / no warnings\n"
+    "  --mpi            c and lib: train data-parallel under mpirun (build with mpicc)\n"
     "  -v               verbose: summary and pass statistics\n"
     "  --list=KIND      list the built-ins of a kind (layer, activation, function, loss,\n"
     "                   optimizer, initializer, regularizer, metric, callback)\n"
@@ -91,6 +93,7 @@ static int parse_option(Options *o, int argc, char **argv, int *i) {
         if (!a[9] || *end || n < 0 || n > 1000000) return usage_error("--unroll: expected a count, got '%s'", a + 9);
         o->unroll = (int)n;
     } else if (!strcmp(a, "--check")) o->check = true;
+    else if (!strcmp(a, "--mpi")) o->mpi = true;
     else if (!strcmp(a, "-v")) o->verbose = true;
     else if (!strcmp(a, "-Werror")) o->werror = true;
     else if (!strcmp(a, "-w")) o->no_warnings = true;
@@ -179,6 +182,15 @@ static int emit_grad_ir(const Options *o, IrModule *m, const char *out) {
 
 static void write_text(FILE *out, const void *text) { fputs(text, out); }
 
+/* --mpi: NNC_MPI defined right after the header comment turns on the
+** runtime's MPI code (runtime/dist.c); without it the file never needs MPI. */
+static const char *with_mpi(const Options *o, const IrModule *m, const char *text) {
+    const char *end = text && o->mpi ? strstr(text, "*/\n") : NULL;
+    if (!end) return text;
+    int n = (int)(end + 3 - text);
+    return arena_printf(m->arena, "%.*s#define NNC_MPI 1\n%s", n, text, text + n);
+}
+
 static CgOptions c_options(const Options *o) {
     return (CgOptions){.source = o->input, .source_sha256 = o->sha256, .command = o->command,
                        .header = o->header, .f64 = o->f64, .unroll = o->unroll};
@@ -199,7 +211,7 @@ static const char *c_header(const Options *o, const IrModule *m, const char *out
 static int emit_c(const Options *o, IrModule *m) {
     ir_build_training(m, o->opt_level);
     CgOptions cg = c_options(o);
-    const char *text = cg_c_trainer(m, &cg);
+    const char *text = with_mpi(o, m, cg_c_trainer(m, &cg));
     return text && write_output(c_output(o, m), write_text, text) ? 0 : 1;
 }
 
@@ -219,7 +231,7 @@ static int emit_c_pair(const Options *o, IrModule *m) {
     const char *out = c_output(o, m), *header = c_header(o, m, out);
     cg.header = header;
     bool infer = o->emit == EMIT_INFER;
-    const char *text = infer ? cg_c_infer(m, &cg) : cg_c_lib(m, &cg);
+    const char *text = infer ? cg_c_infer(m, &cg) : with_mpi(o, m, cg_c_lib(m, &cg));
     const char *htext = infer ? cg_c_infer_header(m, &cg) : cg_c_lib_header(m, &cg);
     if (!text || !htext) return 1;
     if (header && !write_output(header, write_text, htext)) return 1;

@@ -1,0 +1,382 @@
+/*
+** dist.c — data-parallel training over MPI (SPEC 6). Everything that names
+** MPI is inside #ifdef NNC_MPI: `nnc --emit=c --mpi` defines it at the top
+** of the generated file (or compile any generated file with `mpicc
+** -DNNC_MPI`); without it this file is a handful of pass-throughs and the
+** trainer needs only libc and libm.
+**
+** The single process cuts a batch into chunks of plan->chunk_rows rows and
+** folds their gradients, losses and metrics in chunk order (batch.c). Here
+** rank r of K computes the contiguous chunks [C·r/K, C·(r+1)/K) of each
+** global batch, each chunk's gradient into its own buffer, with the same
+** dropout counters (the chunk's first row in the batch); then the fold runs
+** along the ranks in order: rank r receives the running sum of the chunks
+** before its own, adds its chunks one by one, and passes it on; the last
+** rank broadcasts the batch's gradient, loss and metrics. Every addition is
+** the one the single process makes, in the same order, so the weights are
+** bit-identical to one process with the same global batch, for every K
+** (and so --resume works across a change of K). Every rank holds the same
+** weights and takes the same optimizer step and the same callback
+** decisions; only rank 0 prints and writes files.
+**
+** A rank that fails (bad data, a failed write) prints its message and
+** calls MPI_Abort, which ends every rank; a killed rank is noticed by
+** mpirun, which ends the others. Nothing waits forever.
+*/
+#include "runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef NNC_MPI
+#include <mpi.h>
+
+#ifdef NNC_F64
+#define RT_DIST_REAL MPI_DOUBLE
+#else
+#define RT_DIST_REAL MPI_FLOAT
+#endif
+
+enum { RT_DIST_TAG_GRADS = 1, RT_DIST_TAG_LOGS = 2 };
+
+/* The communicator and the buffers of a data-parallel run. */
+typedef struct RtDist {
+    MPI_Comm comm;
+    int rank, size, active;
+    long max_chunks;           /* chunks a rank may hold in one pass */
+    long train_chunks;         /* of which have gradient buffers */
+    nnc_real *grads;           /* train_chunks × param_floats */
+    nnc_real *y, *t;           /* max_chunks × chunk_rows × n_outputs, target_width */
+    double *loss;              /* max_chunks */
+    long *rows;                /* max_chunks */
+} RtDist;
+
+static RtDist rt_dist; /* active = 0: one process until rt_dist_main */
+
+int rt_dist_rank(void) {
+    return rt_dist.active ? rt_dist.rank : 0;
+}
+
+int rt_dist_size(void) {
+    return rt_dist.active ? rt_dist.size : 1;
+}
+
+/* A pass over n rows (TRAIN: a batch through idx; EVAL: rows 0..n-1). */
+typedef struct RtDistJob {
+    RtExec *ex;
+    int train;
+    const RtRows *data;
+    const long *idx;
+    long n, lo, hi, first;      /* rows; this rank's chunks [lo, hi); the round's first */
+    double scale;
+    uint64_t seed;
+} RtDistJob;
+
+/* Chunk lo + first + w: its gradient into its own buffer, its loss, and
+** copies of its predictions and targets for the metrics' fold. */
+static void rt_dist_chunk(void *arg, int w) {
+    RtDistJob *job = arg;
+    RtExec *ex = job->ex;
+    const NncModel *m = ex->m;
+    const RtRows *d = job->data;
+    RtWorker *k = &ex->block->workers[w];
+    long chunk = ex->plan->chunk_rows, c = job->lo + job->first + w, i = c - job->lo;
+    long r0 = c * chunk, rn, r;
+    const nnc_real *x, *t;
+    if (c >= job->hi)
+        return;
+    rn = job->n - r0 < chunk ? job->n - r0 : chunk;
+    if (job->idx) {
+        for (r = 0; r < rn; r++) {
+            long row = job->idx[r0 + r];
+            memcpy(k->x + r * d->n_x, d->x + row * d->n_x, sizeof(nnc_real) * (size_t)d->n_x);
+            memcpy(k->t + r * d->n_t, d->t + row * d->n_t, sizeof(nnc_real) * (size_t)d->n_t);
+        }
+        x = k->x;
+        t = k->t;
+    } else {
+        x = d->x + r0 * d->n_x;
+        t = d->t + r0 * d->n_t;
+    }
+    if (job->train) {
+        nnc_real *g = rt_dist.grads + i * m->param_floats;
+        memset(g, 0, sizeof(nnc_real) * (size_t)m->param_floats);
+        rt_dist.loss[i] = m->forward_backward(ex->block->params, g, k->scratch, x, t, (int)rn,
+                                              job->scale, job->seed, (uint64_t)r0, k->y);
+    } else {
+        rt_dist.loss[i] = m->eval_loss(ex->block->params, k->scratch, x, t, (int)rn, k->y);
+    }
+    memcpy(rt_dist.y + i * chunk * m->n_outputs, k->y,
+           sizeof(nnc_real) * (size_t)(rn * m->n_outputs));
+    memcpy(rt_dist.t + i * chunk * d->n_t, t, sizeof(nnc_real) * (size_t)(rn * d->n_t));
+    rt_dist.rows[i] = rn;
+}
+
+/* The ranks that hold chunks, in order: this rank's neighbours among them. */
+static int rt_dist_lo(long chunks, int rank) {
+    return (int)(chunks * rank / rt_dist.size);
+}
+
+static int rt_dist_prev(long chunks, int rank) {
+    int r;
+    for (r = rank - 1; r >= 0; r--)
+        if (rt_dist_lo(chunks, r) < rt_dist_lo(chunks, r + 1))
+            return r;
+    return -1;
+}
+
+static int rt_dist_next(long chunks, int rank) {
+    int r;
+    for (r = rank + 1; r < rt_dist.size; r++)
+        if (rt_dist_lo(chunks, r) < rt_dist_lo(chunks, r + 1))
+            return r;
+    return -1;
+}
+
+static int rt_dist_last(long chunks) {
+    int r = rt_dist.size - 1;
+    while (r > 0 && rt_dist_lo(chunks, r) == rt_dist_lo(chunks, r + 1))
+        r--;
+    return r;
+}
+
+/* The pass's running loss and metrics, as they travel between ranks. */
+static void rt_dist_pack(double *msg, double loss, const RtMetrics *mt) {
+    msg[0] = loss;
+    if (mt) {
+        memcpy(msg + 1, mt->num, sizeof mt->num);
+        memcpy(msg + 1 + RT_MAX_METRICS, mt->den, sizeof mt->den);
+    }
+}
+
+static double rt_dist_unpack(const double *msg, RtMetrics *mt) {
+    if (mt) {
+        memcpy(mt->num, msg + 1, sizeof mt->num);
+        memcpy(mt->den, msg + 1 + RT_MAX_METRICS, sizeof mt->den);
+    }
+    return msg[0];
+}
+
+static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
+    RtExec *ex = job->ex;
+    const NncModel *m = ex->m;
+    long chunk = ex->plan->chunk_rows, chunks = (job->n + chunk - 1) / chunk, p = m->param_floats;
+    long workers = ex->plan->workers, c, i;
+    int prev = rt_dist_prev(chunks, rt_dist.rank), next = rt_dist_next(chunks, rt_dist.rank);
+    int last = rt_dist_last(chunks);
+    double msg[1 + 2 * RT_MAX_METRICS], total = 0;
+    nnc_real *grads = ex->block->grads;
+    job->lo = rt_dist_lo(chunks, rt_dist.rank);
+    job->hi = rt_dist_lo(chunks, rt_dist.rank + 1);
+    /* 1. This rank's chunks, `workers` at a time. */
+    for (job->first = 0; job->lo + job->first < job->hi; job->first += workers) {
+        if (job->hi - job->lo - job->first == 1 || workers == 1)
+            for (i = 0; i < workers; i++)
+                rt_dist_chunk(job, (int)i);
+        else
+            rt_pool_run(ex->pool, rt_dist_chunk, job);
+    }
+    /* 2. The fold, along the ranks in chunk order. */
+    if (job->lo < job->hi) {
+        if (prev >= 0) {
+            if (job->train)
+                MPI_Recv(grads, (int)p, RT_DIST_REAL, prev, RT_DIST_TAG_GRADS, rt_dist.comm,
+                         MPI_STATUS_IGNORE);
+            MPI_Recv(msg, 1 + 2 * RT_MAX_METRICS, MPI_DOUBLE, prev, RT_DIST_TAG_LOGS,
+                     rt_dist.comm, MPI_STATUS_IGNORE);
+            total = rt_dist_unpack(msg, mt);
+        }
+        for (c = job->lo; c < job->hi; c++) {
+            i = c - job->lo;
+            if (job->train) {
+                const nnc_real *g = rt_dist.grads + i * p;
+                long e;
+                if (c == 0)
+                    memcpy(grads, g, sizeof(nnc_real) * (size_t)p);
+                else
+                    for (e = 0; e < p; e++)
+                        grads[e] += g[e];
+            }
+            total += rt_dist.loss[i];
+            if (mt)
+                rt_metrics_add(mt, m, rt_dist.y + i * chunk * m->n_outputs,
+                               rt_dist.t + i * chunk * job->data->n_t, rt_dist.rows[i]);
+        }
+        if (next >= 0) {
+            rt_dist_pack(msg, total, mt);
+            if (job->train)
+                MPI_Send(grads, (int)p, RT_DIST_REAL, next, RT_DIST_TAG_GRADS, rt_dist.comm);
+            MPI_Send(msg, 1 + 2 * RT_MAX_METRICS, MPI_DOUBLE, next, RT_DIST_TAG_LOGS,
+                     rt_dist.comm);
+        }
+    }
+    /* 3. Everyone gets the last rank's result. */
+    rt_dist_pack(msg, total, mt);
+    if (job->train)
+        MPI_Bcast(grads, (int)p, RT_DIST_REAL, last, rt_dist.comm);
+    MPI_Bcast(msg, 1 + 2 * RT_MAX_METRICS, MPI_DOUBLE, last, rt_dist.comm);
+    return rt_dist_unpack(msg, mt);
+}
+
+double rt_dist_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
+                               uint64_t dropout_seed, RtMetrics *mt) {
+    RtDistJob job;
+    if (rt_dist_size() == 1)
+        return rt_batch_gradients(ex, data, idx, n, dropout_seed, mt);
+    job.ex = ex;
+    job.train = 1;
+    job.data = data;
+    job.idx = idx;
+    job.n = n;
+    job.scale = 1.0 / (double)n;
+    job.seed = dropout_seed;
+    return rt_dist_run(&job, mt);
+}
+
+double rt_dist_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt) {
+    RtDistJob job;
+    if (rt_dist_size() == 1)
+        return rt_eval_rows(ex, data, mt);
+    job.ex = ex;
+    job.train = 0;
+    job.data = data;
+    job.idx = NULL;
+    job.n = data->rows;
+    job.scale = 1;
+    job.seed = 0;
+    return rt_dist_run(&job, mt);
+}
+
+/* Every rank must see the same rows, or the fold would mix batches. */
+static int rt_dist_same_data(const RtRows *train, const RtRows *val) {
+    long mine[2], lo[2], hi[2];
+    mine[0] = train->rows;
+    mine[1] = val ? val->rows : 0;
+    MPI_Allreduce(mine, lo, 2, MPI_LONG, MPI_MIN, rt_dist.comm);
+    MPI_Allreduce(mine, hi, 2, MPI_LONG, MPI_MAX, rt_dist.comm);
+    if (lo[0] != hi[0] || lo[1] != hi[1]) {
+        rt_error("rank %d: the ranks read different data: %ld to %ld training rows, %ld to %ld "
+                 "validation rows (every rank must read the same file)",
+                 rt_dist.rank, lo[0], hi[0], lo[1], hi[1]);
+        return -1;
+    }
+    return 0;
+}
+
+int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long batch_rows) {
+    const NncModel *m = ex->m;
+    long chunk = ex->plan->chunk_rows, k = rt_dist.size;
+    long train_chunks = ((batch_rows + chunk - 1) / chunk + k - 1) / k;
+    long val_chunks = val ? ((val->rows + chunk - 1) / chunk + k - 1) / k : 0;
+    long max_chunks = train_chunks > val_chunks ? train_chunks : val_chunks;
+    if (rt_dist_size() == 1)
+        return 0;
+    if (rt_dist_same_data(train, val) != 0)
+        return -1;
+    rt_dist.max_chunks = max_chunks;
+    rt_dist.train_chunks = train_chunks;
+    rt_dist.grads = rt_alloc(sizeof(nnc_real) * (size_t)(train_chunks * m->param_floats),
+                             "the chunk gradients");
+    rt_dist.y = rt_alloc(sizeof(nnc_real) * (size_t)(max_chunks * chunk * m->n_outputs),
+                         "the chunk predictions");
+    rt_dist.t = rt_alloc(sizeof(nnc_real) * (size_t)(max_chunks * chunk * m->target_width),
+                         "the chunk targets");
+    rt_dist.loss = rt_alloc(sizeof(double) * (size_t)max_chunks, "the chunk losses");
+    rt_dist.rows = rt_alloc(sizeof(long) * (size_t)max_chunks, "the chunk rows");
+    return rt_dist.grads && rt_dist.y && rt_dist.t && rt_dist.loss && rt_dist.rows ? 0 : -1;
+}
+
+void rt_dist_train_close(void) {
+    free(rt_dist.grads);
+    free(rt_dist.y);
+    free(rt_dist.t);
+    free(rt_dist.loss);
+    free(rt_dist.rows);
+    rt_dist.grads = rt_dist.y = rt_dist.t = NULL;
+    rt_dist.loss = NULL;
+    rt_dist.rows = NULL;
+}
+
+/* Only rank 0 prints progress and writes weights, checkpoints, history and
+** plots (SPEC 6). */
+void rt_dist_options(RtOptions *o) {
+    if (rt_dist_rank() == 0)
+        return;
+    o->verbose = 0;
+    o->save = o->checkpoint = o->history = o->plot = o->output = NULL;
+}
+
+/* The trainer's command line on comm: train data-parallel; the other
+** commands on rank 0 alone. A failing rank ends every rank. */
+static int rt_dist_main(const NncModel *m, MPI_Comm comm, int argc, char **argv,
+                        int (*run)(const NncModel *, int, char **)) {
+    int rc;
+    rt_dist.comm = comm;
+    MPI_Comm_rank(comm, &rt_dist.rank);
+    MPI_Comm_size(comm, &rt_dist.size);
+    rt_dist.active = 1;
+    if (rt_dist.rank != 0 && (argc < 2 || strcmp(argv[1], "train") != 0))
+        rc = RT_EXIT_OK;
+    else
+        rc = run(m, argc, argv);
+    rt_dist_train_close();
+    if (rc != RT_EXIT_OK && rt_dist.size > 1) {
+        rt_error("rank %d of %d failed (exit status %d); stopping every rank", rt_dist.rank,
+                 rt_dist.size, rc);
+        MPI_Abort(comm, rc);
+    }
+    rt_dist.active = 0;
+    return rc;
+}
+
+int nnc_main_comm(const NncModel *model, MPI_Comm comm, int argc, char **argv) {
+    return rt_dist_main(model, comm, argc, argv, rt_cli_main);
+}
+
+int nnc_main(const NncModel *model, int argc, char **argv) {
+    int rc, ready = 0;
+    MPI_Initialized(&ready);
+    if (!ready)
+        MPI_Init(&argc, &argv);
+    rc = rt_dist_main(model, MPI_COMM_WORLD, argc, argv, rt_cli_main);
+    if (!ready)
+        MPI_Finalize();
+    return rc;
+}
+
+#else /* one process */
+
+int rt_dist_rank(void) {
+    return 0;
+}
+
+int rt_dist_size(void) {
+    return 1;
+}
+
+double rt_dist_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
+                               uint64_t dropout_seed, RtMetrics *mt) {
+    return rt_batch_gradients(ex, data, idx, n, dropout_seed, mt);
+}
+
+double rt_dist_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt) {
+    return rt_eval_rows(ex, data, mt);
+}
+
+int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long batch_rows) {
+    (void)ex, (void)train, (void)val, (void)batch_rows;
+    return 0;
+}
+
+void rt_dist_train_close(void) {
+}
+
+void rt_dist_options(RtOptions *o) {
+    (void)o;
+}
+
+int nnc_main(const NncModel *model, int argc, char **argv) {
+    return rt_cli_main(model, argc, argv);
+}
+
+#endif
