@@ -50,7 +50,7 @@ PREFIX ?= /usr/local
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
-.PHONY: all test test-san check unit golden smoke e2e llvm numpy resume update-golden demo bench clean install
+.PHONY: all test test-san check unit golden smoke e2e llvm numpy resume mpi update-golden demo bench bench-mpi clean install
 all: $(BUILD)/nnc $(BUILD)/libnncrt_f64.a
 
 $(BUILD)/nnc: $(MAIN_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a $(BUILD)/libnncrt64.a
@@ -139,10 +139,15 @@ numpy: $(BUILD)/nnc
 resume: $(BUILD)/nnc
 	NNC=$(BUILD)/nnc tests/resume.sh
 
+# Data-parallel training under mpirun -np 1, 2, 3 equals one process,
+# failures end the job (tests/mpi.sh; skips loudly without Open MPI).
+mpi: $(BUILD)/nnc
+	NNC=$(BUILD)/nnc tests/mpi.sh
+
 # The examples: `make cancer`, `make examples`, `make examples-test`.
 include examples/examples.mk
 
-test: unit golden smoke e2e llvm numpy resume examples-test
+test: unit golden smoke e2e llvm numpy resume mpi examples-test
 
 # The README's first command: compile the cancer model, train it on the
 # bundled data with Keras-style progress, and score it on the test split.
