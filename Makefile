@@ -163,6 +163,11 @@ bench: $(BUILD)/nnc
 	sh scripts/deps.sh bench
 	NNC=$(BUILD)/nnc bench/bench.sh
 
+# The speedup of `mpirun -np 2` over one rank on model E (bench/bench-mpi.sh;
+# take the figure on a quiet machine).
+bench-mpi: $(BUILD)/nnc
+	NNC=$(BUILD)/nnc sh bench/bench-mpi.sh
+
 # nnc, the runtime libraries --emit=exe links and the kernel ABI's header:
 # `make install PREFIX=/opt/nnc` (nnc finds PREFIX/lib from PREFIX/bin/nnc).
 install: $(BUILD)/nnc $(BUILD)/libnncrt.a $(BUILD)/libnncrt_f64.a
