@@ -406,6 +406,7 @@ static int run_command(Options *o, int argc, char **argv) {
         if (status >= 0) return status;
     }
     if (i >= argc) return usage_error("%s", "run needs a model: nnc run FILE.nn [TRAINER ARGS...]");
+    if (o->mpi) return usage_error("%s", "nnc run has no --mpi: write the trainer with --emit=c --mpi and build it with mpicc");
     o->input = argv[i];
     o->run = true;
     o->run_argc = argc - i;
@@ -431,6 +432,8 @@ int main(int argc, char **argv) {
         if (status >= 0) return status;
     }
     if (!o.input) return usage_error("%s", "no input file");
+    if (o.mpi && o.emit != EMIT_C && o.emit != EMIT_LIB)
+        return usage_error("--mpi needs --emit=c or --emit=lib, not --emit=%s", emit_names[o.emit]);
     o.command = command_line(argc, argv);
     int status = compile(&o);
     free((void *)o.command);

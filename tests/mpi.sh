@@ -52,6 +52,11 @@ OMPI_CC=clang "$MPICC" $CFLAGS "$tmp/cancer_mpi.c" -o "$tmp/cancer_mpi_clang" -l
 "$MPICC" $CFLAGS -DNNC_MPI "$tmp/digits.c" -o "$tmp/digits_mpi" -lm && ok ||
     bad "mpicc -DNNC_MPI on a plain file"
 [ -x "$tmp/cancer_mpi" ] && [ -x "$tmp/digits_mpi" ] || result
+# --mpi is for the trainer's C: anything else is a usage error.
+"$NNC" examples/cancer.nn --mpi --emit=ir -o /dev/null 2>/dev/null
+[ $? -eq 2 ] && ok || bad "--mpi --emit=ir is not a usage error"
+"$NNC" run --mpi examples/cancer.nn summary >/dev/null 2>&1
+[ $? -eq 2 ] && ok || bad "nnc run --mpi is not a usage error"
 
 # ---- K ranks equal one process ----
 # cancer: dropout, validation split, early stopping; batch 100 is 4 chunks
