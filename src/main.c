@@ -188,7 +188,8 @@ static const char *with_mpi(const Options *o, const IrModule *m, const char *tex
     const char *end = text && o->mpi ? strstr(text, "*/\n") : NULL;
     if (!end) return text;
     int n = (int)(end + 3 - text);
-    return arena_printf(m->arena, "%.*s#define NNC_MPI 1\n%s", n, text, text + n);
+    return arena_printf(m->arena, "%.*s#define NNC_MPI 1 /* --mpi: build with mpicc, run with mpirun -np K */\n%s",
+                        n, text, text + n);
 }
 
 static CgOptions c_options(const Options *o) {
