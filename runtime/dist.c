@@ -37,7 +37,9 @@
 #define RT_DIST_REAL MPI_FLOAT
 #endif
 
-enum { RT_DIST_TAG_GRADS = 1, RT_DIST_TAG_LOGS = 2 };
+enum { RT_DIST_TAG_CHAIN = 1, RT_DIST_TAG_FINAL = 2, RT_DIST_TAG_LOGS = 3 };
+/* Elements per message of the gradient's fold: 256 KiB of floats. */
+#define RT_DIST_SEGMENT 65536L
 
 /* The communicator and the buffers of a data-parallel run. */
 typedef struct RtDist {
@@ -46,6 +48,8 @@ typedef struct RtDist {
     long max_chunks;           /* chunks a rank may hold in one pass */
     long train_chunks;         /* of which have gradient buffers */
     nnc_real *grads;           /* train_chunks × param_floats */
+    nnc_real *partial;         /* param_floats: the fold on its way through */
+    MPI_Request *requests;     /* (2 + size) × segments of the gradient */
     nnc_real *y, *t;           /* max_chunks × chunk_rows × n_outputs, target_width */
     double *loss;              /* max_chunks */
     long *rows;                /* max_chunks */
@@ -157,15 +161,67 @@ static double rt_dist_unpack(const double *msg, RtMetrics *mt) {
     return msg[0];
 }
 
+/* Adds this rank's chunk gradients, in chunk order, to elements [e0, e1)
+** of acc, which holds the running sum of the chunks before them (chunk 0
+** starts it). Per element the additions are those of batch.c. */
+static void rt_dist_fold(nnc_real *acc, long e0, long e1, long lo, long hi, long p) {
+    long c, e;
+    for (c = lo; c < hi; c++) {
+        const nnc_real *g = rt_dist.grads + (c - lo) * p;
+        if (c == 0)
+            memcpy(acc + e0, g + e0, sizeof(nnc_real) * (size_t)(e1 - e0));
+        else
+            for (e = e0; e < e1; e++)
+                acc[e] += g[e];
+    }
+}
+
+/* The gradient's fold travels in segments, so that a rank adds segment s
+** while segment s + 1 is on its way: rank r receives the running sum from
+** the rank before it, adds its chunks and sends it on; the last rank sends
+** the finished segments to all. A rank in the middle folds in `partial`, so
+** the finished gradient can land in its grads while it still sends. */
+static void rt_dist_gradient(RtDistJob *job, long chunks) {
+    const NncModel *m = job->ex->m;
+    long p = m->param_floats, seg = RT_DIST_SEGMENT, nseg = (p + seg - 1) / seg, s;
+    int prev = rt_dist_prev(chunks, rt_dist.rank), next = rt_dist_next(chunks, rt_dist.rank);
+    int last = rt_dist_last(chunks), mine = job->lo < job->hi, r, n_out = 0;
+    nnc_real *grads = job->ex->block->grads, *acc = rt_dist.rank == last ? grads : rt_dist.partial;
+    MPI_Request *in = rt_dist.requests, *out = in + nseg, *fin = out + nseg * rt_dist.size;
+    if (rt_dist.rank != last)
+        for (s = 0; s < nseg; s++)
+            MPI_Irecv(grads + s * seg, (int)(s + 1 < nseg ? seg : p - s * seg), RT_DIST_REAL, last,
+                      RT_DIST_TAG_FINAL, rt_dist.comm, &fin[s]);
+    if (mine && prev >= 0)
+        for (s = 0; s < nseg; s++)
+            MPI_Irecv(acc + s * seg, (int)(s + 1 < nseg ? seg : p - s * seg), RT_DIST_REAL, prev,
+                      RT_DIST_TAG_CHAIN, rt_dist.comm, &in[s]);
+    for (s = 0; mine && s < nseg; s++) {
+        long e0 = s * seg, e1 = s + 1 < nseg ? e0 + seg : p;
+        if (prev >= 0)
+            MPI_Wait(&in[s], MPI_STATUS_IGNORE);
+        rt_dist_fold(acc, e0, e1, job->lo, job->hi, p);
+        if (next >= 0)
+            MPI_Isend(acc + e0, (int)(e1 - e0), RT_DIST_REAL, next, RT_DIST_TAG_CHAIN,
+                      rt_dist.comm, &out[n_out++]);
+        else
+            for (r = 0; r < rt_dist.size; r++)
+                if (r != last)
+                    MPI_Isend(acc + e0, (int)(e1 - e0), RT_DIST_REAL, r, RT_DIST_TAG_FINAL,
+                              rt_dist.comm, &out[n_out++]);
+    }
+    MPI_Waitall(n_out, out, MPI_STATUSES_IGNORE);
+    if (rt_dist.rank != last)
+        MPI_Waitall((int)nseg, fin, MPI_STATUSES_IGNORE);
+}
+
 static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
     RtExec *ex = job->ex;
     const NncModel *m = ex->m;
-    long chunk = ex->plan->chunk_rows, chunks = (job->n + chunk - 1) / chunk, p = m->param_floats;
+    long chunk = ex->plan->chunk_rows, chunks = (job->n + chunk - 1) / chunk;
     long workers = ex->plan->workers, c, i;
     int prev = rt_dist_prev(chunks, rt_dist.rank), next = rt_dist_next(chunks, rt_dist.rank);
-    int last = rt_dist_last(chunks);
     double msg[1 + 2 * RT_MAX_METRICS], total = 0;
-    nnc_real *grads = ex->block->grads;
     job->lo = rt_dist_lo(chunks, rt_dist.rank);
     job->hi = rt_dist_lo(chunks, rt_dist.rank + 1);
     /* 1. This rank's chunks, `workers` at a time. */
@@ -176,27 +232,18 @@ static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
         else
             rt_pool_run(ex->pool, rt_dist_chunk, job);
     }
-    /* 2. The fold, along the ranks in chunk order. */
+    /* 2. The folds, along the ranks in chunk order: the gradient, then the
+    ** loss and the metrics; the last rank's result goes to every rank. */
+    if (job->train)
+        rt_dist_gradient(job, chunks);
     if (job->lo < job->hi) {
         if (prev >= 0) {
-            if (job->train)
-                MPI_Recv(grads, (int)p, RT_DIST_REAL, prev, RT_DIST_TAG_GRADS, rt_dist.comm,
-                         MPI_STATUS_IGNORE);
             MPI_Recv(msg, 1 + 2 * RT_MAX_METRICS, MPI_DOUBLE, prev, RT_DIST_TAG_LOGS,
                      rt_dist.comm, MPI_STATUS_IGNORE);
             total = rt_dist_unpack(msg, mt);
         }
         for (c = job->lo; c < job->hi; c++) {
             i = c - job->lo;
-            if (job->train) {
-                const nnc_real *g = rt_dist.grads + i * p;
-                long e;
-                if (c == 0)
-                    memcpy(grads, g, sizeof(nnc_real) * (size_t)p);
-                else
-                    for (e = 0; e < p; e++)
-                        grads[e] += g[e];
-            }
             total += rt_dist.loss[i];
             if (mt)
                 rt_metrics_add(mt, m, rt_dist.y + i * chunk * m->n_outputs,
@@ -204,17 +251,12 @@ static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
         }
         if (next >= 0) {
             rt_dist_pack(msg, total, mt);
-            if (job->train)
-                MPI_Send(grads, (int)p, RT_DIST_REAL, next, RT_DIST_TAG_GRADS, rt_dist.comm);
             MPI_Send(msg, 1 + 2 * RT_MAX_METRICS, MPI_DOUBLE, next, RT_DIST_TAG_LOGS,
                      rt_dist.comm);
         }
     }
-    /* 3. Everyone gets the last rank's result. */
     rt_dist_pack(msg, total, mt);
-    if (job->train)
-        MPI_Bcast(grads, (int)p, RT_DIST_REAL, last, rt_dist.comm);
-    MPI_Bcast(msg, 1 + 2 * RT_MAX_METRICS, MPI_DOUBLE, last, rt_dist.comm);
+    MPI_Bcast(msg, 1 + 2 * RT_MAX_METRICS, MPI_DOUBLE, rt_dist_last(chunks), rt_dist.comm);
     return rt_dist_unpack(msg, mt);
 }
 
@@ -281,18 +323,27 @@ int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long 
                          "the chunk predictions");
     rt_dist.t = rt_alloc(sizeof(nnc_real) * (size_t)(max_chunks * chunk * m->target_width),
                          "the chunk targets");
+    rt_dist.partial = rt_alloc(sizeof(nnc_real) * (size_t)m->param_floats, "the fold");
+    rt_dist.requests = rt_alloc(sizeof(MPI_Request) * (size_t)((2 + k) * ((m->param_floats + RT_DIST_SEGMENT - 1) / RT_DIST_SEGMENT)),
+                                "the fold's requests");
     rt_dist.loss = rt_alloc(sizeof(double) * (size_t)max_chunks, "the chunk losses");
     rt_dist.rows = rt_alloc(sizeof(long) * (size_t)max_chunks, "the chunk rows");
-    return rt_dist.grads && rt_dist.y && rt_dist.t && rt_dist.loss && rt_dist.rows ? 0 : -1;
+    return rt_dist.grads && rt_dist.partial && rt_dist.requests && rt_dist.y && rt_dist.t &&
+                   rt_dist.loss && rt_dist.rows
+               ? 0
+               : -1;
 }
 
 void rt_dist_train_close(void) {
     free(rt_dist.grads);
+    free(rt_dist.partial);
+    free(rt_dist.requests);
     free(rt_dist.y);
     free(rt_dist.t);
     free(rt_dist.loss);
     free(rt_dist.rows);
-    rt_dist.grads = rt_dist.y = rt_dist.t = NULL;
+    rt_dist.grads = rt_dist.partial = rt_dist.y = rt_dist.t = NULL;
+    rt_dist.requests = NULL;
     rt_dist.loss = NULL;
     rt_dist.rows = NULL;
 }

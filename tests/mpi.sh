@@ -5,7 +5,8 @@
 #     (gcc and clang, -std=c99 -pedantic -Werror); the plain file needs no MPI;
 #   - with K = 1, 2, 3 ranks the weights and history equal one process with
 #     the same global batch (bit for bit, which is stronger than SPEC's
-#     1e-5), with dropout, a validation split and --threads inside the ranks;
+#     1e-5), with dropout, a validation split and --threads inside the ranks,
+#     and with a gradient of more than one segment of the pipelined fold;
 #   - two runs with the same K write the same bytes;
 #   - a checkpoint written by 2 ranks resumes on 3 to the uninterrupted bytes;
 #   - only rank 0 prints progress;
@@ -76,6 +77,35 @@ for k in 1 2 3; do
     if cmp -s "$tmp/d1.st" "$tmp/d$k.k.st" && cmp -s "$tmp/d1.csv" "$tmp/d$k.k.csv"; then ok; else
         bad "digits, $k ranks × 2 threads: weights or history differ from one process"; fi
 done
+# A gradient of more than one 65536-element segment of the pipelined fold
+# (64 -> 1100 -> 10: 82,610 parameters), with dropout.
+cat >"$tmp/wide.nn" <<'EOF'
+model wide {
+    input x[8, 8]
+    flatten()
+    normalize(minmax)
+    dense(1100, relu)
+    dropout(0.2)
+    dense(10, softmax)
+}
+compile {
+    loss      = sparse_categorical_crossentropy
+    optimizer = adam(learning_rate = 0.001)
+    metrics   = [accuracy]
+}
+fit {
+    epochs     = 2
+    batch_size = 200
+}
+EOF
+if "$NNC" "$tmp/wide.nn" -o "$tmp/wide.c" && cc $CFLAGS "$tmp/wide.c" -o "$tmp/wide" -lm -lpthread &&
+    "$MPICC" $CFLAGS -DNNC_MPI "$tmp/wide.c" -o "$tmp/wide_mpi" -lm &&
+    "$tmp/wide" train $digits --verbose 0 --save "$tmp/w1.st"; then
+    for k in 2 3; do
+        mpi -np $k "$tmp/wide_mpi" train $digits --verbose 0 --threads 2 --save "$tmp/w$k.st" &&
+            cmp -s "$tmp/w1.st" "$tmp/w$k.st" && ok || bad "82,610 parameters, $k ranks: weights differ from one process"
+    done
+else bad "the 82,610-parameter model"; fi
 mpi -np 3 "$tmp/digits_mpi" train $digits $da --threads 2 --save "$tmp/d3.again.st" &&
     cmp -s "$tmp/d3.k.st" "$tmp/d3.again.st" && ok || bad "3 ranks, run to run: the weights differ"
 
