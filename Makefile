@@ -142,7 +142,7 @@ resume: $(BUILD)/nnc
 # Data-parallel training under mpirun -np 1, 2, 3 equals one process,
 # failures end the job (tests/mpi.sh; skips loudly without Open MPI).
 mpi: $(BUILD)/nnc
-	NNC=$(BUILD)/nnc tests/mpi.sh
+	NNC=$(BUILD)/nnc MPI_QUICK=$(SAN) tests/mpi.sh
 
 # The examples: `make cancer`, `make examples`, `make examples-test`.
 include examples/examples.mk

@@ -11,8 +11,9 @@
 ** global batch, each chunk's gradient into its own buffer, with the same
 ** dropout counters (the chunk's first row in the batch); then the fold runs
 ** along the ranks in order: rank r receives the running sum of the chunks
-** before its own, adds its chunks one by one, and passes it on; the last
-** rank broadcasts the batch's gradient, loss and metrics. Every addition is
+** before its own, adds its chunks one by one, and passes it on (in
+** segments, pipelined); the last rank sends the batch's gradient, loss and
+** metrics to every rank. Every addition is
 ** the one the single process makes, in the same order, so the weights are
 ** bit-identical to one process with the same global batch, for every K
 ** (and so --resume works across a change of K). Every rank holds the same
