@@ -28,6 +28,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef NNC_MPI
 #include <mpi.h>
@@ -349,6 +350,10 @@ void rt_dist_train_close(void) {
     rt_dist.rows = NULL;
 }
 
+int rt_dist_stdout_tty(void) {
+    return 0;
+}
+
 /* Only rank 0 prints progress and writes weights, checkpoints, history and
 ** plots (SPEC 6). */
 void rt_dist_options(RtOptions *o) {
@@ -397,6 +402,10 @@ int nnc_main(const NncModel *model, int argc, char **argv) {
 }
 
 #else /* one process */
+
+int rt_dist_stdout_tty(void) {
+    return isatty(fileno(stdout));
+}
 
 int rt_dist_rank(void) {
     return 0;

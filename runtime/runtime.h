@@ -303,6 +303,10 @@ double rt_dist_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt);
 ** allocates the chunk buffers. 0, or -1 + message. */
 int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long batch_rows);
 void rt_dist_train_close(void);
+/* Whether stdout is a terminal to redraw the progress bar on. Under MPI
+** never: mpirun gives every rank a pseudo-terminal, even when its own
+** output goes to a file, so the bar would fill logs with redraws. */
+int rt_dist_stdout_tty(void);
 /* Drops the outputs and the progress of ranks other than 0. */
 void rt_dist_options(RtOptions *o);
 /* cli.c: the command line in one process; nnc_main wraps it. */
