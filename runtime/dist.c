@@ -55,6 +55,22 @@ typedef struct RtDist {
     nnc_real *y, *t;           /* max_chunks × chunk_rows × n_outputs, target_width */
     double *loss;              /* max_chunks */
     long *rows;                /* max_chunks */
+    long chunk_rows;
+    /* The rows this rank holds (SPEC 6: no rank holds more than its share). */
+    int sharded;
+    long n_x, n_t;
+    long home_first, home_rows; /* training rows [home_first, +home_rows) */
+    nnc_real *home;             /* home_rows × (n_x + n_t): x then t of each */
+    RtRows val;                 /* validation rows of this rank's chunks */
+    long val_first;             /* position of val's row 0 */
+    nnc_real *val_buf;
+    /* An epoch's rows, in the order this rank computes them. */
+    long need;                  /* rows this rank computes per epoch */
+    nnc_real *send, *recv_x;   /* home_rows, need × (n_x + n_t) */
+    long *local;                /* need: the row in recv of each position */
+    long cursor;                /* positions of the epoch already computed */
+    long batch_rows, train_rows;
+    int *counts;                /* 4 × size: send, send offsets, recv, recv offsets */
 } RtDist;
 
 static RtDist rt_dist; /* active = 0: one process until rt_dist_main */
@@ -74,6 +90,7 @@ typedef struct RtDistJob {
     const RtRows *data;
     const long *idx;
     long n, lo, hi, first;      /* rows; this rank's chunks [lo, hi); the round's first */
+    long pos0;                  /* position in the pass of idx[0] (or of data's row 0) */
     double scale;
     uint64_t seed;
 } RtDistJob;
@@ -92,17 +109,26 @@ static void rt_dist_chunk(void *arg, int w) {
     if (c >= job->hi)
         return;
     rn = job->n - r0 < chunk ? job->n - r0 : chunk;
-    if (job->idx) {
+    if (job->train && rt_dist.sharded) {
+        long wd = rt_dist.n_x + rt_dist.n_t;
         for (r = 0; r < rn; r++) {
-            long row = job->idx[r0 + r];
+            const nnc_real *src = rt_dist.recv_x + job->idx[r0 - job->pos0 + r] * wd;
+            memcpy(k->x + r * d->n_x, src, sizeof(nnc_real) * (size_t)d->n_x);
+            memcpy(k->t + r * d->n_t, src + d->n_x, sizeof(nnc_real) * (size_t)d->n_t);
+        }
+        x = k->x;
+        t = k->t;
+    } else if (job->idx) {
+        for (r = 0; r < rn; r++) {
+            long row = job->idx[r0 - job->pos0 + r];
             memcpy(k->x + r * d->n_x, d->x + row * d->n_x, sizeof(nnc_real) * (size_t)d->n_x);
             memcpy(k->t + r * d->n_t, d->t + row * d->n_t, sizeof(nnc_real) * (size_t)d->n_t);
         }
         x = k->x;
         t = k->t;
     } else {
-        x = d->x + r0 * d->n_x;
-        t = d->t + r0 * d->n_t;
+        x = d->x + (r0 - job->pos0) * d->n_x;
+        t = d->t + (r0 - job->pos0) * d->n_t;
     }
     if (job->train) {
         nnc_real *g = rt_dist.grads + i * m->param_floats;
@@ -262,6 +288,146 @@ static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
     return rt_dist_unpack(msg, mt);
 }
 
+/* ---- the rows each rank holds ----
+** Rank r keeps the training rows [N·r/K, N·(r+1)/K) (its home rows) and
+** the validation rows of its validation chunks. An epoch's shuffle draws
+** each batch from all rows, so at the start of every epoch the ranks swap
+** rows (one MPI_Alltoallv): each rank receives the rows of its chunks of
+** every batch of the epoch, in order, and sends its home rows to the ranks
+** that compute them. No rank holds more than about three shares. */
+
+static long rt_dist_home_start(int r) {
+    return (long)((long long)rt_dist.train_rows * r / rt_dist.size);
+}
+
+static int rt_dist_home_of(long i) {
+    int r = (int)((long long)i * rt_dist.size / rt_dist.train_rows);
+    while (r + 1 < rt_dist.size && rt_dist_home_start(r + 1) <= i)
+        r++;
+    while (r > 0 && rt_dist_home_start(r) > i)
+        r--;
+    return r;
+}
+
+/* Positions [p0, p1) of rank q's chunks in a batch of rows rows at b0. */
+static void rt_dist_span(long b0, long rows, int q, long *p0, long *p1) {
+    long chunk = rt_dist.chunk_rows, chunks = (rows + chunk - 1) / chunk;
+    long lo = chunks * q / rt_dist.size, hi = chunks * (q + 1) / rt_dist.size;
+    *p1 = b0 + (hi * chunk < rows ? hi * chunk : rows);
+    *p0 = b0 + lo * chunk < *p1 ? b0 + lo * chunk : *p1;
+}
+
+int rt_dist_shard(RtTrainer *tr) {
+    long n = tr->train.rows, w = tr->train.n_x + tr->train.n_t, b0, p0, p1, i;
+    long chunk = tr->plan.chunk_rows;
+    if (rt_dist_size() == 1 || tr->epochs <= tr->epoch)
+        return 0;
+    rt_dist.n_x = tr->train.n_x;
+    rt_dist.n_t = tr->train.n_t;
+    rt_dist.train_rows = n;
+    rt_dist.batch_rows = tr->batch_rows;
+    rt_dist.chunk_rows = chunk;
+    rt_dist.home_first = rt_dist_home_start(rt_dist.rank);
+    rt_dist.home_rows = rt_dist_home_start(rt_dist.rank + 1) - rt_dist.home_first;
+    rt_dist.need = 0;
+    for (b0 = 0; b0 < n; b0 += tr->batch_rows) {
+        rt_dist_span(b0, n - b0 < tr->batch_rows ? n - b0 : tr->batch_rows, rt_dist.rank, &p0, &p1);
+        rt_dist.need += p1 - p0;
+    }
+    if ((double)rt_dist.home_rows * (double)w > 2147483647.0 ||
+        (double)rt_dist.need * (double)w > 2147483647.0) {
+        rt_error("%s: %ld rows of %ld numbers are too many for %d ranks (one MPI message "
+                 "each); run more ranks", tr->o->data, n, w, rt_dist.size);
+        return -1;
+    }
+    rt_dist.home = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.home_rows * w), "the rank's rows");
+    rt_dist.send = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.home_rows * w), "the rows to send");
+    rt_dist.recv_x = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.need * w), "the epoch's rows");
+    rt_dist.local = rt_alloc(sizeof(long) * (size_t)rt_dist.need, "the epoch's order");
+    rt_dist.counts = rt_alloc(sizeof(int) * (size_t)(6 * rt_dist.size), "the exchange's counts");
+    if (!rt_dist.home || !rt_dist.send || !rt_dist.recv_x || !rt_dist.local || !rt_dist.counts)
+        return -1;
+    for (i = 0; i < rt_dist.home_rows; i++) {
+        nnc_real *dst = rt_dist.home + i * w;
+        long row = rt_dist.home_first + i;
+        memcpy(dst, tr->train.x + row * rt_dist.n_x, sizeof(nnc_real) * (size_t)rt_dist.n_x);
+        memcpy(dst + rt_dist.n_x, tr->train.t + row * rt_dist.n_t,
+               sizeof(nnc_real) * (size_t)rt_dist.n_t);
+    }
+    if (tr->has_val) {
+        long nv = tr->val.rows, chunks = (nv + chunk - 1) / chunk;
+        long a = chunks * rt_dist.rank / rt_dist.size * chunk;
+        long b = chunks * (rt_dist.rank + 1) / rt_dist.size * chunk;
+        b = b < nv ? b : nv;
+        a = a < b ? a : b;
+        rt_dist.val_buf = rt_alloc(sizeof(nnc_real) * (size_t)((b - a) * w + 1), "the rank's validation rows");
+        if (!rt_dist.val_buf)
+            return -1;
+        rt_dist.val.x = rt_dist.val_buf;
+        rt_dist.val.t = rt_dist.val_buf + (b - a) * tr->val.n_x;
+        rt_dist.val.rows = b - a;
+        rt_dist.val.n_x = tr->val.n_x;
+        rt_dist.val.n_t = tr->val.n_t;
+        rt_dist.val_first = a;
+        memcpy(rt_dist.val_buf, tr->val.x + a * tr->val.n_x,
+               sizeof(nnc_real) * (size_t)((b - a) * tr->val.n_x));
+        memcpy(rt_dist.val_buf + (b - a) * tr->val.n_x, tr->val.t + a * tr->val.n_t,
+               sizeof(nnc_real) * (size_t)((b - a) * tr->val.n_t));
+    }
+    /* The statistics of normalize() came from every row before this. */
+    rt_data_free(&tr->data);
+    rt_data_free(&tr->val_data);
+    tr->train.x = tr->train.t = tr->val.x = tr->val.t = NULL;
+    rt_dist.sharded = 1;
+    return 0;
+}
+
+void rt_dist_epoch(const long *idx) {
+    long n = rt_dist.train_rows, bs = rt_dist.batch_rows, w = rt_dist.n_x + rt_dist.n_t;
+    long b0, p, p0, p1, j = 0;
+    int k = rt_dist.size, q, *sc = rt_dist.counts, *sd = sc + k, *rc = sd + k, *rd = rc + k;
+    int *scur = rd + k, *rcur = scur + k;
+    if (!rt_dist.sharded)
+        return;
+    memset(rt_dist.counts, 0, sizeof(int) * (size_t)(6 * k));
+    for (q = 0; q < k; q++)
+        for (b0 = 0; b0 < n; b0 += bs) {
+            rt_dist_span(b0, n - b0 < bs ? n - b0 : bs, q, &p0, &p1);
+            for (p = p0; p < p1; p++) {
+                int home = rt_dist_home_of(idx[p]);
+                if (home == rt_dist.rank)
+                    sc[q] += (int)w;
+                if (q == rt_dist.rank)
+                    rc[home] += (int)w;
+            }
+        }
+    for (q = 1; q < k; q++) {
+        sd[q] = sd[q - 1] + sc[q - 1];
+        rd[q] = rd[q - 1] + rc[q - 1];
+    }
+    memcpy(scur, sd, sizeof(int) * (size_t)k);
+    memcpy(rcur, rd, sizeof(int) * (size_t)k);
+    for (q = 0; q < k; q++)
+        for (b0 = 0; b0 < n; b0 += bs) {
+            rt_dist_span(b0, n - b0 < bs ? n - b0 : bs, q, &p0, &p1);
+            for (p = p0; p < p1; p++) {
+                int home = rt_dist_home_of(idx[p]);
+                if (home == rt_dist.rank) {
+                    memcpy(rt_dist.send + scur[q], rt_dist.home + (idx[p] - rt_dist.home_first) * w,
+                           sizeof(nnc_real) * (size_t)w);
+                    scur[q] += (int)w;
+                }
+                if (q == rt_dist.rank) {
+                    rt_dist.local[j++] = rcur[home] / w;
+                    rcur[home] += (int)w;
+                }
+            }
+        }
+    MPI_Alltoallv(rt_dist.send, sc, sd, RT_DIST_REAL, rt_dist.recv_x, rc, rd, RT_DIST_REAL,
+                  rt_dist.comm);
+    rt_dist.cursor = 0;
+}
+
 double rt_dist_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
                                uint64_t dropout_seed, RtMetrics *mt) {
     RtDistJob job;
@@ -271,7 +437,16 @@ double rt_dist_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, 
     job.train = 1;
     job.data = data;
     job.idx = idx;
+    job.pos0 = 0;
     job.n = n;
+    if (rt_dist.sharded) {
+        /* This rank's rows of the batch came with the epoch's exchange. */
+        long p0, p1;
+        rt_dist_span(0, n, rt_dist.rank, &p0, &p1);
+        job.idx = rt_dist.local + rt_dist.cursor;
+        job.pos0 = p0;
+        rt_dist.cursor += p1 - p0;
+    }
     job.scale = 1.0 / (double)n;
     job.seed = dropout_seed;
     return rt_dist_run(&job, mt);
@@ -283,8 +458,9 @@ double rt_dist_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt) {
         return rt_eval_rows(ex, data, mt);
     job.ex = ex;
     job.train = 0;
-    job.data = data;
+    job.data = rt_dist.sharded ? &rt_dist.val : data;
     job.idx = NULL;
+    job.pos0 = rt_dist.sharded ? rt_dist.val_first : 0;
     job.n = data->rows;
     job.scale = 1;
     job.seed = 0;
@@ -337,6 +513,16 @@ int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long 
 }
 
 void rt_dist_train_close(void) {
+    free(rt_dist.home);
+    free(rt_dist.send);
+    free(rt_dist.recv_x);
+    free(rt_dist.local);
+    free(rt_dist.counts);
+    free(rt_dist.val_buf);
+    rt_dist.home = rt_dist.send = rt_dist.recv_x = rt_dist.val_buf = NULL;
+    rt_dist.local = NULL;
+    rt_dist.counts = NULL;
+    rt_dist.sharded = 0;
     free(rt_dist.grads);
     free(rt_dist.partial);
     free(rt_dist.requests);
@@ -430,6 +616,15 @@ int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long 
 }
 
 void rt_dist_train_close(void) {
+}
+
+int rt_dist_shard(RtTrainer *tr) {
+    (void)tr;
+    return 0;
+}
+
+void rt_dist_epoch(const long *idx) {
+    (void)idx;
 }
 
 void rt_dist_options(RtOptions *o) {

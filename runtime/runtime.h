@@ -359,6 +359,10 @@ typedef struct RtTrainer {
 } RtTrainer;
 
 int rt_cmd_train(const NncModel *m, const RtOptions *o);
+/* dist.c, under MPI: after the weights and statistics, keep only this
+** rank's rows; at the start of each epoch, swap rows for its order. */
+int rt_dist_shard(RtTrainer *tr);
+void rt_dist_epoch(const long *idx);
 int rt_callbacks_init(RtTrainer *tr);
 /* Runs the callbacks after an epoch; 0, or -1 + message (a failed write). */
 int rt_callbacks_epoch_end(RtTrainer *tr, int epoch);

@@ -140,7 +140,9 @@ static int rt_train_setup(RtTrainer *tr, const NncModel *m, const RtOptions *o) 
     rt_metrics_init(&tr->metrics, m);
     if (rt_callbacks_init(tr) != 0)
         return -1;
-    return rt_train_weights(tr);
+    if (rt_train_weights(tr) != 0)
+        return -1;
+    return rt_dist_shard(tr); /* SPEC 6: each rank keeps its share of the rows */
 }
 
 static void rt_train_metric_logs(RtTrainer *tr, const RtMetrics *mt, int first, double loss) {
@@ -167,6 +169,7 @@ static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
     long n = tr->train.rows, bs = tr->batch_rows, steps = (n + bs - 1) / bs, b;
     double total = 0;
     rt_permutation(tr->index, n, tr->seed, tr->epoch, tr->shuffle);
+    rt_dist_epoch(tr->index);
     rt_metrics_reset(&tr->metrics);
     for (b = 0; b < steps; b++) {
         long first = b * bs, rows = n - first < bs ? n - first : bs;
