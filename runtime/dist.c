@@ -18,7 +18,9 @@
 ** bit-identical to one process with the same global batch, for every K
 ** (and so --resume works across a change of K). Every rank holds the same
 ** weights and takes the same optimizer step and the same callback
-** decisions; only rank 0 prints and writes files.
+** decisions; only rank 0 prints and writes files. Each rank keeps only its
+** share of the rows and receives the rows of its chunks each epoch (below,
+** "the rows each rank holds").
 **
 ** A rank that fails (bad data, a failed write) prints its message and
 ** calls MPI_Abort, which ends every rank; a killed rank is noticed by
