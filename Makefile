@@ -67,7 +67,7 @@ PREFIX ?= /usr/local
 TEST_SRC := $(filter-out $(TEST_SKIP),$(wildcard tests/test_*.c))
 TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
-.PHONY: all test test-san check unit golden smoke cli e2e llvm numpy resume update-golden demo bench clean install
+.PHONY: all test test-san check unit golden smoke cli e2e llvm numpy resume mpi update-golden demo bench bench-mpi clean install
 all: $(BUILD)/nnc $(BUILD)/libnncrt_f64.a
 
 $(BUILD)/nnc: $(MAIN_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a $(BUILD)/libnncrt64.a
@@ -179,10 +179,15 @@ resume: $(BUILD)/nnc
 cli: $(BUILD)/nnc
 	NNC=$(BUILD)/nnc tests/cli.sh
 
+# Data-parallel training under mpirun -np 1, 2, 3 equals one process,
+# failures end the job (tests/mpi.sh; skips loudly without Open MPI).
+mpi: $(BUILD)/nnc
+	NNC=$(BUILD)/nnc MPI_QUICK=$(SAN) tests/mpi.sh
+
 # The examples: `make cancer`, `make examples`, `make examples-test`.
 include examples/examples.mk
 
-test: unit golden smoke cli e2e llvm numpy resume examples-test
+test: unit golden smoke cli e2e llvm numpy resume mpi examples-test
 
 # The README's first command: compile the cancer model, train it on the
 # bundled data with Keras-style progress, and score it on the test split.
@@ -197,6 +202,11 @@ check: test test-san
 bench: $(BUILD)/nnc
 	sh scripts/deps.sh bench
 	NNC=$(BUILD)/nnc SHARED=../shared bench/bench.sh
+
+# The speedup of `mpirun -np 2` over one rank on model E (bench/bench-mpi.sh;
+# take the figure on a quiet machine).
+bench-mpi: $(BUILD)/nnc
+	NNC=$(BUILD)/nnc sh bench/bench-mpi.sh
 
 # nnc, the runtime libraries --emit=exe links and the kernel ABI's header:
 # `make install PREFIX=/opt/nnc` (nnc finds PREFIX/lib from PREFIX/bin/nnc).

@@ -57,8 +57,8 @@ static void rt_cb_available(const RtTrainer *tr, char *buf, size_t size) {
 static void rt_cb_warn(RtTrainer *tr, int i) {
     const NncCallback *cb = &tr->m->callbacks[i];
     char avail[1024];
-    if (tr->cb[i].warned++)
-        return;
+    if (tr->cb[i].warned++ || rt_dist_rank() != 0)
+        return; /* once, and on rank 0 only (SPEC 6) */
     rt_cb_available(tr, avail, sizeof avail);
     if (cb->kind == NNC_CB_EARLY_STOPPING)
         rt_warning("Early stopping conditioned on metric `%s` which is not available. "
@@ -153,6 +153,8 @@ static int rt_cb_model_checkpoint(RtTrainer *tr, int i, int epoch) {
             return 0;
         s->best = current;
     }
+    if (rt_dist_rank() != 0)
+        return 0; /* SPEC 6: only rank 0 writes */
     rt_cb_path(path, sizeof path, cb->path ? cb->path : "model.safetensors", epoch + 1);
     meta.n = 0;
     rt_train_meta(tr, &meta);

@@ -1,5 +1,6 @@
 /*
-** cli.c — nnc_main: the trainer's command line (SPEC 3).
+** cli.c — rt_cli_main: the trainer's command line (SPEC 3); nnc_main
+** (dist.c) runs it, in one process or on every MPI rank.
 **
 ** Options take their value as the next argument or after '='
 ** (--epochs 5, --epochs=5) and may come before or after the data file. An
@@ -355,7 +356,7 @@ static int rt_cli_model_ok(const NncModel *m) {
     return 1;
 }
 
-int nnc_main(const NncModel *model, int argc, char **argv) {
+int rt_cli_main(const NncModel *model, int argc, char **argv) {
     RtOptions o;
     int rc;
     memset(&o, 0, sizeof o);

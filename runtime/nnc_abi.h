@@ -154,6 +154,14 @@ typedef struct NncModel {
 ** gradcheck, --help. Returns the process exit status. */
 int nnc_main(const NncModel *model, int argc, char **argv);
 
+#ifdef NNC_MPI
+#include <mpi.h>
+/* The same, data-parallel over the ranks of comm (SPEC 6), for a program
+** that has initialized MPI itself (nnc_main initializes it when needed).
+** Every rank of comm calls it with the same arguments. */
+int nnc_main_comm(const NncModel *model, MPI_Comm comm, int argc, char **argv);
+#endif
+
 /* The counter-based generator shared by kernels (dropout) and the runtime:
 ** a pure function of (seed, stream, counter), uniform on [0, 1). */
 double nnc_uniform(uint64_t seed, uint64_t stream, uint64_t counter);

@@ -9,12 +9,11 @@
 #include "runtime.h"
 
 #include <string.h>
-#include <unistd.h>
 
 void rt_progress_begin(RtProgress *p, int verbose, int epoch, int epochs, long steps) {
     memset(p, 0, sizeof *p);
     p->verbose = verbose;
-    p->tty = verbose == 1 && isatty(fileno(stdout));
+    p->tty = verbose == 1 && rt_dist_stdout_tty();
     p->steps = steps;
     p->start = rt_now();
     if (verbose > 0) {

@@ -297,6 +297,29 @@ int rt_st_load_params(const RtStFile *f, const NncModel *m, nnc_real *params);
 int rt_st_expect(const RtStFile *f, const char *name, int dtype, int rank,
                  const long *dims, const RtStTensor **out);
 
+/* ---- dist.c: data parallelism over MPI (SPEC 6) ---- */
+
+/* Without -DNNC_MPI: rank 0 of 1, and the rest pass straight through to
+** batch.c. With it: rank r of K computes its share of each batch's chunks
+** and the ranks fold them in the single process's order. */
+int rt_dist_rank(void);
+int rt_dist_size(void);
+double rt_dist_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
+                               uint64_t dropout_seed, RtMetrics *mt);
+double rt_dist_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt);
+/* Before the first epoch: checks that every rank read the same rows and
+** allocates the chunk buffers. 0, or -1 + message. */
+int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long batch_rows);
+void rt_dist_train_close(void);
+/* Whether stdout is a terminal to redraw the progress bar on. Under MPI
+** never: mpirun gives every rank a pseudo-terminal, even when its own
+** output goes to a file, so the bar would fill logs with redraws. */
+int rt_dist_stdout_tty(void);
+/* Drops the outputs and the progress of ranks other than 0. */
+void rt_dist_options(RtOptions *o);
+/* cli.c: the command line in one process; nnc_main wraps it. */
+int rt_cli_main(const NncModel *model, int argc, char **argv);
+
 /* ---- train.c, callbacks.c, checkpoint.c: fitting (SPEC 3, 1.10) ---- */
 
 typedef struct RtCbState {
@@ -362,6 +385,10 @@ const char *rt_default_save_path(const NncModel *m, char *buf, size_t size);
 int rt_output_writable(const char *path);
 
 int rt_cmd_train(const NncModel *m, const RtOptions *o);
+/* dist.c, under MPI: after the weights and statistics, keep only this
+** rank's rows; at the start of each epoch, swap rows for its order. */
+int rt_dist_shard(RtTrainer *tr);
+void rt_dist_epoch(const long *idx);
 int rt_callbacks_init(RtTrainer *tr);
 /* Runs the callbacks after an epoch; 0, or -1 + message (a failed write). */
 int rt_callbacks_epoch_end(RtTrainer *tr, int epoch);

@@ -155,10 +155,14 @@ static int rt_train_setup(RtTrainer *tr, const NncModel *m, const RtOptions *o) 
         return -1;
     if (rt_train_data(tr) != 0 || rt_train_log_names(tr) != 0 || rt_train_alloc(tr) != 0)
         return -1;
+    if (rt_dist_train_open(&tr->exec, &tr->train, tr->has_val ? &tr->val : NULL, tr->batch_rows) != 0)
+        return -1;
     rt_metrics_init(&tr->metrics, m);
     if (rt_callbacks_init(tr) != 0)
         return -1;
-    return rt_train_weights(tr);
+    if (rt_train_weights(tr) != 0)
+        return -1;
+    return rt_dist_shard(tr); /* SPEC 6: each rank keeps its share of the rows */
 }
 
 static void rt_train_metric_logs(RtTrainer *tr, const RtMetrics *mt, int first, double loss) {
@@ -185,13 +189,14 @@ static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
     long n = tr->train.rows, bs = tr->batch_rows, steps = (n + bs - 1) / bs, b;
     double total = 0;
     rt_permutation(tr->index, n, tr->seed, tr->epoch, tr->shuffle);
+    rt_dist_epoch(tr->index);
     rt_metrics_reset(&tr->metrics);
     for (b = 0; b < steps; b++) {
         long first = b * bs, rows = n - first < bs ? n - first : bs;
         uint64_t drop = rt_subseed(tr->seed, RT_STREAM_DROPOUT, (uint64_t)tr->step + 1);
         double sum, loss;
-        sum = rt_batch_gradients(&tr->exec, &tr->train, tr->index + first, rows, drop,
-                                 &tr->metrics);
+        sum = rt_dist_batch_gradients(&tr->exec, &tr->train, tr->index + first, rows, drop,
+                                      &tr->metrics);
         loss = sum / (double)rows + rt_regularization(m, tr->block.params, tr->block.grads);
         if (!isfinite(loss))
             return rt_train_diverged(tr, pg, b + 1, steps, loss, "loss");
@@ -211,7 +216,7 @@ static int rt_train_validate(RtTrainer *tr, RtProgress *pg) {
     if (!tr->has_val)
         return RT_EXIT_OK;
     rt_metrics_init(&vm, tr->m);
-    sum = rt_eval_rows(&tr->exec, &tr->val, &vm);
+    sum = rt_dist_eval_rows(&tr->exec, &tr->val, &vm);
     loss = sum / (double)tr->val.rows + rt_regularization(tr->m, tr->block.params, tr->block.grads);
     if (!isfinite(loss))
         return rt_train_diverged(tr, pg, pg->steps, pg->steps, loss, "validation loss");
@@ -297,16 +302,19 @@ static int rt_train_outputs(RtTrainer *tr) {
     return RT_EXIT_OK;
 }
 
-int rt_cmd_train(const NncModel *m, const RtOptions *o) {
+int rt_cmd_train(const NncModel *m, const RtOptions *options) {
     RtTrainer *tr = rt_alloc(sizeof *tr, "the trainer");
+    RtOptions mine = *options, *o = &mine;
     int rc;
     if (!tr)
         return RT_EXIT_ERROR;
+    rt_dist_options(o); /* SPEC 6: only rank 0 prints and writes */
     rc = rt_train_setup(tr, m, o) != 0 ? RT_EXIT_ERROR : RT_EXIT_OK;
     if (rc == RT_EXIT_OK)
         rc = rt_train_fit(tr);
     if (rc == RT_EXIT_OK)
         rc = rt_train_outputs(tr);
+    rt_dist_train_close();
     rt_exec_close(&tr->exec, &tr->block);
     free(tr->index);
     free(tr->history);

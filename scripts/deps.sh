@@ -4,7 +4,8 @@
 #   scripts/deps.sh bench   also the benchmark's peers (PyTorch on the CPU, OpenBLAS
 #                           for the hand-written C trainer of ../shared/bench)
 set -eu
-packages="make gcc clang flex bison llvm-14-dev libcriterion-dev libclang-rt-14-dev python3 python3-numpy bc"
+packages="make gcc clang flex bison llvm-14-dev libcriterion-dev libclang-rt-14-dev python3 python3-numpy bc
+          libopenmpi-dev openmpi-bin"
 [ "${1:-}" = "bench" ] && packages="$packages python3-torch libopenblas-dev"
 need=""
 for pkg in $packages; do

@@ -25,6 +25,7 @@ typedef struct Options {
     const char *input, *output, *header, *weights;
     Emit emit;
     bool check, verbose, werror, no_warnings, f64;
+    bool mpi;             /* --mpi: the trainer is data-parallel over MPI (SPEC 6) */
     int opt_level;
     int unroll;           /* --unroll=N, -1: from sizes */
     const char *command;  /* the command line, for generated files' header comment */
@@ -49,6 +50,7 @@ static const char usage_text[] =
     "  -O0 | -O1 | -O2  IR optimization level (default -O2)\n"
     "  --unroll=N       write out loop nests of at most N iterations (default: from sizes)\n"
     "  -Werror, -w      warnings as errors / no warnings (default: warnings are printed)\n"
+    "  --mpi            c and lib: train data-parallel under mpirun (build with mpicc; default off)\n"
     "  -v               verbose: summary and pass statistics (default off)\n"
     "  --list=KIND      list the built-ins of a kind (layer, activation, function, loss,\n"
     "                   optimizer, initializer, regularizer, metric, callback)\n"
@@ -63,7 +65,7 @@ static const char usage_text[] =
 
 /* Every option, for the closest match to a typo. */
 static const char *const option_names[] = {"-o", "-H", "--weights", "--emit", "--check", "--dtype",
-                                           "-O0", "-O1", "-O2", "--unroll", "-Werror", "-w", "-v",
+                                           "-O0", "-O1", "-O2", "--unroll", "-Werror", "-w", "-v", "--mpi",
                                            "--list", "--help", "--version", NULL};
 
 /* Options with a value: after '=' or as the next argument. */
@@ -121,6 +123,7 @@ static int parse_option(Options *o, int argc, char **argv, int *i) {
         if (!*value || *end || n < 0 || n > 1000000) return usage_error("--unroll: expected a count, got '%s'", value);
         o->unroll = (int)n;
     } else if (!strcmp(a, "--check")) o->check = true;
+    else if (!strcmp(a, "--mpi")) o->mpi = true;
     else if (!strcmp(a, "-v")) o->verbose = true;
     else if (!strcmp(a, "-Werror")) o->werror = true;
     else if (!strcmp(a, "-w")) o->no_warnings = true;
@@ -224,6 +227,16 @@ static int emit_loops(const Options *o, IrModule *m, const char *out) {
 
 static void write_text(FILE *out, const void *text) { fputs(text, out); }
 
+/* --mpi: NNC_MPI defined right after the header comment turns on the
+** runtime's MPI code (runtime/dist.c); without it the file never needs MPI. */
+static const char *with_mpi(const Options *o, const IrModule *m, const char *text) {
+    const char *end = text && o->mpi ? strstr(text, "*/\n") : NULL;
+    if (!end) return text;
+    int n = (int)(end + 3 - text);
+    return arena_printf(m->arena, "%.*s#define NNC_MPI 1 /* --mpi: build with mpicc, run with mpirun -np K */\n%s",
+                        n, text, text + n);
+}
+
 static CgOptions c_options(const Options *o) {
     return (CgOptions){.source = o->input, .source_sha256 = o->sha256, .command = o->command,
                        .header = o->header, .f64 = o->f64, .unroll = o->unroll};
@@ -243,7 +256,7 @@ static const char *c_header(const Options *o, const IrModule *m, const char *out
 
 static int emit_c(const Options *o, IrModule *m) {
     CgOptions cg = c_options(o);
-    const char *text = cg_c_trainer(m, &cg);
+    const char *text = with_mpi(o, m, cg_c_trainer(m, &cg));
     return text && write_output(c_output(o, m), write_text, text) ? 0 : 1;
 }
 
@@ -262,7 +275,7 @@ static int emit_c_pair(const Options *o, IrModule *m) {
     const char *out = c_output(o, m), *header = c_header(o, m, out);
     cg.header = header;
     bool infer = o->emit == EMIT_INFER;
-    const char *text = infer ? cg_c_infer(m, &cg) : cg_c_lib(m, &cg);
+    const char *text = infer ? cg_c_infer(m, &cg) : with_mpi(o, m, cg_c_lib(m, &cg));
     const char *htext = infer ? cg_c_infer_header(m, &cg) : cg_c_lib_header(m, &cg);
     if (!text || !htext) return 1;
     if (header && !write_output(header, write_text, htext)) return 1;
@@ -456,6 +469,7 @@ static int run_command(Options *o, int argc, char **argv, int word) {
         if (status >= 0) return status;
     }
     if (i >= argc) return usage_error("%s", "run needs a model: nnc run FILE.nn [TRAINER ARGS...]");
+    if (o->mpi) return usage_error("%s", "nnc run has no --mpi: write the trainer with --emit=c --mpi and build it with mpicc");
     o->input = argv[i];
     o->run = true;
     char **targv = malloc(sizeof *targv * (size_t)(argc - i + 1));
@@ -522,6 +536,8 @@ int main(int argc, char **argv) {
     }
     if (command) return run_command(&o, argc, argv, word);
     if (!o.input) return usage_error("%s", "no input file");
+    if (o.mpi && o.emit != EMIT_C && o.emit != EMIT_LIB)
+        return usage_error("--mpi needs --emit=c or --emit=lib, not --emit=%s", emit_names[o.emit]);
     o.command = command_line(argc, argv);
     int status = compile(&o);
     free((void *)o.command);

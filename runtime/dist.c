@@ -1,0 +1,641 @@
+/*
+** dist.c — data-parallel training over MPI (SPEC 6). Everything that names
+** MPI is inside #ifdef NNC_MPI: `nnc --emit=c --mpi` defines it at the top
+** of the generated file (or compile any generated file with `mpicc
+** -DNNC_MPI`); without it this file is a handful of pass-throughs and the
+** trainer needs only libc and libm.
+**
+** The single process cuts a batch into chunks of plan->chunk_rows rows and
+** folds their gradients, losses and metrics in chunk order (batch.c). Here
+** rank r of K computes the contiguous chunks [C·r/K, C·(r+1)/K) of each
+** global batch, each chunk's gradient into its own buffer, with the same
+** dropout counters (the chunk's first row in the batch); then the fold runs
+** along the ranks in order: rank r receives the running sum of the chunks
+** before its own, adds its chunks one by one, and passes it on (in
+** segments, pipelined); the last rank sends the batch's gradient, loss and
+** metrics to every rank. Every addition is
+** the one the single process makes, in the same order, so the weights are
+** bit-identical to one process with the same global batch, for every K
+** (and so --resume works across a change of K). Every rank holds the same
+** weights and takes the same optimizer step and the same callback
+** decisions; only rank 0 prints and writes files. Each rank keeps only its
+** share of the rows and receives the rows of its chunks each epoch (below,
+** "the rows each rank holds").
+**
+** A rank that fails (bad data, a failed write) prints its message and
+** calls MPI_Abort, which ends every rank; a killed rank is noticed by
+** mpirun, which ends the others. Nothing waits forever.
+*/
+#include "runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef NNC_MPI
+#include <mpi.h>
+
+#ifdef NNC_F64
+#define RT_DIST_REAL MPI_DOUBLE
+#else
+#define RT_DIST_REAL MPI_FLOAT
+#endif
+
+enum { RT_DIST_TAG_CHAIN = 1, RT_DIST_TAG_FINAL = 2, RT_DIST_TAG_LOGS = 3 };
+/* Elements per message of the gradient's fold: 256 KiB of floats. */
+#define RT_DIST_SEGMENT 65536L
+
+/* The communicator and the buffers of a data-parallel run. */
+typedef struct RtDist {
+    MPI_Comm comm;
+    int rank, size, active;
+    long max_chunks;           /* chunks a rank may hold in one pass */
+    long train_chunks;         /* of which have gradient buffers */
+    nnc_real *grads;           /* train_chunks × param_floats */
+    nnc_real *partial;         /* param_floats: the fold on its way through */
+    MPI_Request *requests;     /* (2 + size) × segments of the gradient */
+    nnc_real *y, *t;           /* max_chunks × chunk_rows × n_outputs, target_width */
+    double *loss;              /* max_chunks */
+    long *rows;                /* max_chunks */
+    long chunk_rows;
+    /* The rows this rank holds (SPEC 6: no rank holds more than its share). */
+    int sharded;
+    long n_x, n_t;
+    long home_first, home_rows; /* training rows [home_first, +home_rows) */
+    nnc_real *home;             /* home_rows × (n_x + n_t): x then t of each */
+    RtRows val;                 /* validation rows of this rank's chunks */
+    long val_first;             /* position of val's row 0 */
+    nnc_real *val_buf;
+    /* An epoch's rows, in the order this rank computes them. */
+    long need;                  /* rows this rank computes per epoch */
+    nnc_real *send, *recv_x;   /* home_rows, need × (n_x + n_t) */
+    long *local;                /* need: the row in recv of each position */
+    long cursor;                /* positions of the epoch already computed */
+    long batch_rows, train_rows;
+    int *counts;                /* 4 × size: send, send offsets, recv, recv offsets */
+} RtDist;
+
+static RtDist rt_dist; /* active = 0: one process until rt_dist_main */
+
+int rt_dist_rank(void) {
+    return rt_dist.active ? rt_dist.rank : 0;
+}
+
+int rt_dist_size(void) {
+    return rt_dist.active ? rt_dist.size : 1;
+}
+
+/* A pass over n rows (TRAIN: a batch through idx; EVAL: rows 0..n-1). */
+typedef struct RtDistJob {
+    RtExec *ex;
+    int train;
+    const RtRows *data;
+    const long *idx;
+    long n, lo, hi, first;      /* rows; this rank's chunks [lo, hi); the round's first */
+    long pos0;                  /* position in the pass of idx[0] (or of data's row 0) */
+    double scale;
+    uint64_t seed;
+} RtDistJob;
+
+/* Chunk lo + first + w: its gradient into its own buffer, its loss, and
+** copies of its predictions and targets for the metrics' fold. */
+static void rt_dist_chunk(void *arg, int w) {
+    RtDistJob *job = arg;
+    RtExec *ex = job->ex;
+    const NncModel *m = ex->m;
+    const RtRows *d = job->data;
+    RtWorker *k = &ex->block->workers[w];
+    long chunk = ex->plan->chunk_rows, c = job->lo + job->first + w, i = c - job->lo;
+    long r0 = c * chunk, rn, r;
+    const nnc_real *x, *t;
+    if (c >= job->hi)
+        return;
+    rn = job->n - r0 < chunk ? job->n - r0 : chunk;
+    if (job->train && rt_dist.sharded) {
+        long wd = rt_dist.n_x + rt_dist.n_t;
+        for (r = 0; r < rn; r++) {
+            const nnc_real *src = rt_dist.recv_x + job->idx[r0 - job->pos0 + r] * wd;
+            memcpy(k->x + r * d->n_x, src, sizeof(nnc_real) * (size_t)d->n_x);
+            memcpy(k->t + r * d->n_t, src + d->n_x, sizeof(nnc_real) * (size_t)d->n_t);
+        }
+        x = k->x;
+        t = k->t;
+    } else if (job->idx) {
+        for (r = 0; r < rn; r++) {
+            long row = job->idx[r0 - job->pos0 + r];
+            memcpy(k->x + r * d->n_x, d->x + row * d->n_x, sizeof(nnc_real) * (size_t)d->n_x);
+            memcpy(k->t + r * d->n_t, d->t + row * d->n_t, sizeof(nnc_real) * (size_t)d->n_t);
+        }
+        x = k->x;
+        t = k->t;
+    } else {
+        x = d->x + (r0 - job->pos0) * d->n_x;
+        t = d->t + (r0 - job->pos0) * d->n_t;
+    }
+    if (job->train) {
+        nnc_real *g = rt_dist.grads + i * m->param_floats;
+        memset(g, 0, sizeof(nnc_real) * (size_t)m->param_floats);
+        rt_dist.loss[i] = m->forward_backward(ex->block->params, g, k->scratch, x, t, (int)rn,
+                                              job->scale, job->seed, (uint64_t)r0, k->y);
+    } else {
+        rt_dist.loss[i] = m->eval_loss(ex->block->params, k->scratch, x, t, (int)rn, k->y);
+    }
+    memcpy(rt_dist.y + i * chunk * m->n_outputs, k->y,
+           sizeof(nnc_real) * (size_t)(rn * m->n_outputs));
+    memcpy(rt_dist.t + i * chunk * d->n_t, t, sizeof(nnc_real) * (size_t)(rn * d->n_t));
+    rt_dist.rows[i] = rn;
+}
+
+/* The ranks that hold chunks, in order: this rank's neighbours among them. */
+static int rt_dist_lo(long chunks, int rank) {
+    return (int)(chunks * rank / rt_dist.size);
+}
+
+static int rt_dist_prev(long chunks, int rank) {
+    int r;
+    for (r = rank - 1; r >= 0; r--)
+        if (rt_dist_lo(chunks, r) < rt_dist_lo(chunks, r + 1))
+            return r;
+    return -1;
+}
+
+static int rt_dist_next(long chunks, int rank) {
+    int r;
+    for (r = rank + 1; r < rt_dist.size; r++)
+        if (rt_dist_lo(chunks, r) < rt_dist_lo(chunks, r + 1))
+            return r;
+    return -1;
+}
+
+static int rt_dist_last(long chunks) {
+    int r = rt_dist.size - 1;
+    while (r > 0 && rt_dist_lo(chunks, r) == rt_dist_lo(chunks, r + 1))
+        r--;
+    return r;
+}
+
+/* The pass's running loss and metrics, as they travel between ranks. */
+static void rt_dist_pack(double *msg, double loss, const RtMetrics *mt) {
+    msg[0] = loss;
+    if (mt) {
+        memcpy(msg + 1, mt->num, sizeof mt->num);
+        memcpy(msg + 1 + RT_MAX_METRICS, mt->den, sizeof mt->den);
+    }
+}
+
+static double rt_dist_unpack(const double *msg, RtMetrics *mt) {
+    if (mt) {
+        memcpy(mt->num, msg + 1, sizeof mt->num);
+        memcpy(mt->den, msg + 1 + RT_MAX_METRICS, sizeof mt->den);
+    }
+    return msg[0];
+}
+
+/* Adds this rank's chunk gradients, in chunk order, to elements [e0, e1)
+** of acc, which holds the running sum of the chunks before them (chunk 0
+** starts it). Per element the additions are those of batch.c. */
+static void rt_dist_fold(nnc_real *acc, long e0, long e1, long lo, long hi, long p) {
+    long c, e;
+    for (c = lo; c < hi; c++) {
+        const nnc_real *g = rt_dist.grads + (c - lo) * p;
+        if (c == 0)
+            memcpy(acc + e0, g + e0, sizeof(nnc_real) * (size_t)(e1 - e0));
+        else
+            for (e = e0; e < e1; e++)
+                acc[e] += g[e];
+    }
+}
+
+/* The gradient's fold travels in segments, so that a rank adds segment s
+** while segment s + 1 is on its way: rank r receives the running sum from
+** the rank before it, adds its chunks and sends it on; the last rank sends
+** the finished segments to all. A rank in the middle folds in `partial`, so
+** the finished gradient can land in its grads while it still sends. */
+static void rt_dist_gradient(RtDistJob *job, long chunks) {
+    const NncModel *m = job->ex->m;
+    long p = m->param_floats, seg = RT_DIST_SEGMENT, nseg = (p + seg - 1) / seg, s;
+    int prev = rt_dist_prev(chunks, rt_dist.rank), next = rt_dist_next(chunks, rt_dist.rank);
+    int last = rt_dist_last(chunks), mine = job->lo < job->hi, r, n_out = 0;
+    nnc_real *grads = job->ex->block->grads, *acc = rt_dist.rank == last ? grads : rt_dist.partial;
+    MPI_Request *in = rt_dist.requests, *out = in + nseg, *fin = out + nseg * rt_dist.size;
+    if (rt_dist.rank != last)
+        for (s = 0; s < nseg; s++)
+            MPI_Irecv(grads + s * seg, (int)(s + 1 < nseg ? seg : p - s * seg), RT_DIST_REAL, last,
+                      RT_DIST_TAG_FINAL, rt_dist.comm, &fin[s]);
+    if (mine && prev >= 0)
+        for (s = 0; s < nseg; s++)
+            MPI_Irecv(acc + s * seg, (int)(s + 1 < nseg ? seg : p - s * seg), RT_DIST_REAL, prev,
+                      RT_DIST_TAG_CHAIN, rt_dist.comm, &in[s]);
+    for (s = 0; mine && s < nseg; s++) {
+        long e0 = s * seg, e1 = s + 1 < nseg ? e0 + seg : p;
+        if (prev >= 0)
+            MPI_Wait(&in[s], MPI_STATUS_IGNORE);
+        rt_dist_fold(acc, e0, e1, job->lo, job->hi, p);
+        if (next >= 0)
+            MPI_Isend(acc + e0, (int)(e1 - e0), RT_DIST_REAL, next, RT_DIST_TAG_CHAIN,
+                      rt_dist.comm, &out[n_out++]);
+        else
+            for (r = 0; r < rt_dist.size; r++)
+                if (r != last)
+                    MPI_Isend(acc + e0, (int)(e1 - e0), RT_DIST_REAL, r, RT_DIST_TAG_FINAL,
+                              rt_dist.comm, &out[n_out++]);
+    }
+    MPI_Waitall(n_out, out, MPI_STATUSES_IGNORE);
+    if (rt_dist.rank != last)
+        MPI_Waitall((int)nseg, fin, MPI_STATUSES_IGNORE);
+}
+
+static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
+    RtExec *ex = job->ex;
+    const NncModel *m = ex->m;
+    long chunk = ex->plan->chunk_rows, chunks = (job->n + chunk - 1) / chunk;
+    long workers = ex->plan->workers, c, i;
+    int prev = rt_dist_prev(chunks, rt_dist.rank), next = rt_dist_next(chunks, rt_dist.rank);
+    double msg[1 + 2 * RT_MAX_METRICS], total = 0;
+    job->lo = rt_dist_lo(chunks, rt_dist.rank);
+    job->hi = rt_dist_lo(chunks, rt_dist.rank + 1);
+    /* 1. This rank's chunks, `workers` at a time. */
+    for (job->first = 0; job->lo + job->first < job->hi; job->first += workers) {
+        if (job->hi - job->lo - job->first == 1 || workers == 1)
+            for (i = 0; i < workers; i++)
+                rt_dist_chunk(job, (int)i);
+        else
+            rt_pool_run(ex->pool, rt_dist_chunk, job);
+    }
+    /* 2. The folds, along the ranks in chunk order: the gradient, then the
+    ** loss and the metrics; the last rank's result goes to every rank. */
+    if (job->train)
+        rt_dist_gradient(job, chunks);
+    if (job->lo < job->hi) {
+        if (prev >= 0) {
+            MPI_Recv(msg, 1 + 2 * RT_MAX_METRICS, MPI_DOUBLE, prev, RT_DIST_TAG_LOGS,
+                     rt_dist.comm, MPI_STATUS_IGNORE);
+            total = rt_dist_unpack(msg, mt);
+        }
+        for (c = job->lo; c < job->hi; c++) {
+            i = c - job->lo;
+            total += rt_dist.loss[i];
+            if (mt)
+                rt_metrics_add(mt, m, rt_dist.y + i * chunk * m->n_outputs,
+                               rt_dist.t + i * chunk * job->data->n_t, rt_dist.rows[i]);
+        }
+        if (next >= 0) {
+            rt_dist_pack(msg, total, mt);
+            MPI_Send(msg, 1 + 2 * RT_MAX_METRICS, MPI_DOUBLE, next, RT_DIST_TAG_LOGS,
+                     rt_dist.comm);
+        }
+    }
+    rt_dist_pack(msg, total, mt);
+    MPI_Bcast(msg, 1 + 2 * RT_MAX_METRICS, MPI_DOUBLE, rt_dist_last(chunks), rt_dist.comm);
+    return rt_dist_unpack(msg, mt);
+}
+
+/* ---- the rows each rank holds ----
+** Rank r keeps the training rows [N·r/K, N·(r+1)/K) (its home rows) and
+** the validation rows of its validation chunks. An epoch's shuffle draws
+** each batch from all rows, so at the start of every epoch the ranks swap
+** rows (one MPI_Alltoallv): each rank receives the rows of its chunks of
+** every batch of the epoch, in order, and sends its home rows to the ranks
+** that compute them. No rank holds more than about three shares. */
+
+static long rt_dist_home_start(int r) {
+    return (long)((long long)rt_dist.train_rows * r / rt_dist.size);
+}
+
+static int rt_dist_home_of(long i) {
+    int r = (int)((long long)i * rt_dist.size / rt_dist.train_rows);
+    while (r + 1 < rt_dist.size && rt_dist_home_start(r + 1) <= i)
+        r++;
+    while (r > 0 && rt_dist_home_start(r) > i)
+        r--;
+    return r;
+}
+
+/* Positions [p0, p1) of rank q's chunks in a batch of rows rows at b0. */
+static void rt_dist_span(long b0, long rows, int q, long *p0, long *p1) {
+    long chunk = rt_dist.chunk_rows, chunks = (rows + chunk - 1) / chunk;
+    long lo = chunks * q / rt_dist.size, hi = chunks * (q + 1) / rt_dist.size;
+    *p1 = b0 + (hi * chunk < rows ? hi * chunk : rows);
+    *p0 = b0 + lo * chunk < *p1 ? b0 + lo * chunk : *p1;
+}
+
+int rt_dist_shard(RtTrainer *tr) {
+    long n = tr->train.rows, w = tr->train.n_x + tr->train.n_t, b0, p0, p1, i;
+    long chunk = tr->plan.chunk_rows;
+    if (rt_dist_size() == 1 || tr->epochs <= tr->epoch)
+        return 0;
+    rt_dist.n_x = tr->train.n_x;
+    rt_dist.n_t = tr->train.n_t;
+    rt_dist.train_rows = n;
+    rt_dist.batch_rows = tr->batch_rows;
+    rt_dist.chunk_rows = chunk;
+    rt_dist.home_first = rt_dist_home_start(rt_dist.rank);
+    rt_dist.home_rows = rt_dist_home_start(rt_dist.rank + 1) - rt_dist.home_first;
+    rt_dist.need = 0;
+    for (b0 = 0; b0 < n; b0 += tr->batch_rows) {
+        rt_dist_span(b0, n - b0 < tr->batch_rows ? n - b0 : tr->batch_rows, rt_dist.rank, &p0, &p1);
+        rt_dist.need += p1 - p0;
+    }
+    if ((double)rt_dist.home_rows * (double)w > 2147483647.0 ||
+        (double)rt_dist.need * (double)w > 2147483647.0) {
+        rt_error("%s: %ld rows of %ld numbers are too many for %d ranks (one MPI message "
+                 "each); run more ranks", tr->o->data, n, w, rt_dist.size);
+        return -1;
+    }
+    rt_dist.home = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.home_rows * w), "the rank's rows");
+    rt_dist.send = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.home_rows * w), "the rows to send");
+    rt_dist.recv_x = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.need * w), "the epoch's rows");
+    rt_dist.local = rt_alloc(sizeof(long) * (size_t)rt_dist.need, "the epoch's order");
+    rt_dist.counts = rt_alloc(sizeof(int) * (size_t)(6 * rt_dist.size), "the exchange's counts");
+    if (!rt_dist.home || !rt_dist.send || !rt_dist.recv_x || !rt_dist.local || !rt_dist.counts)
+        return -1;
+    for (i = 0; i < rt_dist.home_rows; i++) {
+        nnc_real *dst = rt_dist.home + i * w;
+        long row = rt_dist.home_first + i;
+        memcpy(dst, tr->train.x + row * rt_dist.n_x, sizeof(nnc_real) * (size_t)rt_dist.n_x);
+        memcpy(dst + rt_dist.n_x, tr->train.t + row * rt_dist.n_t,
+               sizeof(nnc_real) * (size_t)rt_dist.n_t);
+    }
+    if (tr->has_val) {
+        long nv = tr->val.rows, chunks = (nv + chunk - 1) / chunk;
+        long a = chunks * rt_dist.rank / rt_dist.size * chunk;
+        long b = chunks * (rt_dist.rank + 1) / rt_dist.size * chunk;
+        b = b < nv ? b : nv;
+        a = a < b ? a : b;
+        rt_dist.val_buf = rt_alloc(sizeof(nnc_real) * (size_t)((b - a) * w + 1), "the rank's validation rows");
+        if (!rt_dist.val_buf)
+            return -1;
+        rt_dist.val.x = rt_dist.val_buf;
+        rt_dist.val.t = rt_dist.val_buf + (b - a) * tr->val.n_x;
+        rt_dist.val.rows = b - a;
+        rt_dist.val.n_x = tr->val.n_x;
+        rt_dist.val.n_t = tr->val.n_t;
+        rt_dist.val_first = a;
+        memcpy(rt_dist.val_buf, tr->val.x + a * tr->val.n_x,
+               sizeof(nnc_real) * (size_t)((b - a) * tr->val.n_x));
+        memcpy(rt_dist.val_buf + (b - a) * tr->val.n_x, tr->val.t + a * tr->val.n_t,
+               sizeof(nnc_real) * (size_t)((b - a) * tr->val.n_t));
+    }
+    /* The statistics of normalize() came from every row before this. */
+    rt_data_free(&tr->data);
+    rt_data_free(&tr->val_data);
+    tr->train.x = tr->train.t = tr->val.x = tr->val.t = NULL;
+    rt_dist.sharded = 1;
+    return 0;
+}
+
+void rt_dist_epoch(const long *idx) {
+    long n = rt_dist.train_rows, bs = rt_dist.batch_rows, w = rt_dist.n_x + rt_dist.n_t;
+    long b0, p, p0, p1, j = 0;
+    int k = rt_dist.size, q, *sc = rt_dist.counts, *sd = sc + k, *rc = sd + k, *rd = rc + k;
+    int *scur = rd + k, *rcur = scur + k;
+    if (!rt_dist.sharded)
+        return;
+    memset(rt_dist.counts, 0, sizeof(int) * (size_t)(6 * k));
+    for (q = 0; q < k; q++)
+        for (b0 = 0; b0 < n; b0 += bs) {
+            rt_dist_span(b0, n - b0 < bs ? n - b0 : bs, q, &p0, &p1);
+            for (p = p0; p < p1; p++) {
+                int home = rt_dist_home_of(idx[p]);
+                if (home == rt_dist.rank)
+                    sc[q] += (int)w;
+                if (q == rt_dist.rank)
+                    rc[home] += (int)w;
+            }
+        }
+    for (q = 1; q < k; q++) {
+        sd[q] = sd[q - 1] + sc[q - 1];
+        rd[q] = rd[q - 1] + rc[q - 1];
+    }
+    memcpy(scur, sd, sizeof(int) * (size_t)k);
+    memcpy(rcur, rd, sizeof(int) * (size_t)k);
+    for (q = 0; q < k; q++)
+        for (b0 = 0; b0 < n; b0 += bs) {
+            rt_dist_span(b0, n - b0 < bs ? n - b0 : bs, q, &p0, &p1);
+            for (p = p0; p < p1; p++) {
+                int home = rt_dist_home_of(idx[p]);
+                if (home == rt_dist.rank) {
+                    memcpy(rt_dist.send + scur[q], rt_dist.home + (idx[p] - rt_dist.home_first) * w,
+                           sizeof(nnc_real) * (size_t)w);
+                    scur[q] += (int)w;
+                }
+                if (q == rt_dist.rank) {
+                    rt_dist.local[j++] = rcur[home] / w;
+                    rcur[home] += (int)w;
+                }
+            }
+        }
+    MPI_Alltoallv(rt_dist.send, sc, sd, RT_DIST_REAL, rt_dist.recv_x, rc, rd, RT_DIST_REAL,
+                  rt_dist.comm);
+    rt_dist.cursor = 0;
+}
+
+double rt_dist_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
+                               uint64_t dropout_seed, RtMetrics *mt) {
+    RtDistJob job;
+    if (rt_dist_size() == 1)
+        return rt_batch_gradients(ex, data, idx, n, dropout_seed, mt);
+    job.ex = ex;
+    job.train = 1;
+    job.data = data;
+    job.idx = idx;
+    job.pos0 = 0;
+    job.n = n;
+    if (rt_dist.sharded) {
+        /* This rank's rows of the batch came with the epoch's exchange. */
+        long p0, p1;
+        rt_dist_span(0, n, rt_dist.rank, &p0, &p1);
+        job.idx = rt_dist.local + rt_dist.cursor;
+        job.pos0 = p0;
+        rt_dist.cursor += p1 - p0;
+    }
+    job.scale = 1.0 / (double)n;
+    job.seed = dropout_seed;
+    return rt_dist_run(&job, mt);
+}
+
+double rt_dist_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt) {
+    RtDistJob job;
+    if (rt_dist_size() == 1)
+        return rt_eval_rows(ex, data, mt);
+    job.ex = ex;
+    job.train = 0;
+    job.data = rt_dist.sharded ? &rt_dist.val : data;
+    job.idx = NULL;
+    job.pos0 = rt_dist.sharded ? rt_dist.val_first : 0;
+    job.n = data->rows;
+    job.scale = 1;
+    job.seed = 0;
+    return rt_dist_run(&job, mt);
+}
+
+/* Every rank must see the same rows, or the fold would mix batches. */
+static int rt_dist_same_data(const RtRows *train, const RtRows *val) {
+    long mine[2], lo[2], hi[2];
+    mine[0] = train->rows;
+    mine[1] = val ? val->rows : 0;
+    MPI_Allreduce(mine, lo, 2, MPI_LONG, MPI_MIN, rt_dist.comm);
+    MPI_Allreduce(mine, hi, 2, MPI_LONG, MPI_MAX, rt_dist.comm);
+    if (lo[0] != hi[0] || lo[1] != hi[1]) {
+        rt_error("rank %d: the ranks read different data: %ld to %ld training rows, %ld to %ld "
+                 "validation rows (every rank must read the same file)",
+                 rt_dist.rank, lo[0], hi[0], lo[1], hi[1]);
+        return -1;
+    }
+    return 0;
+}
+
+int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long batch_rows) {
+    const NncModel *m = ex->m;
+    long chunk = ex->plan->chunk_rows, k = rt_dist.size;
+    long train_chunks = ((batch_rows + chunk - 1) / chunk + k - 1) / k;
+    long val_chunks = val ? ((val->rows + chunk - 1) / chunk + k - 1) / k : 0;
+    long max_chunks = train_chunks > val_chunks ? train_chunks : val_chunks;
+    if (rt_dist_size() == 1)
+        return 0;
+    if (rt_dist_same_data(train, val) != 0)
+        return -1;
+    rt_dist.max_chunks = max_chunks;
+    rt_dist.train_chunks = train_chunks;
+    rt_dist.grads = rt_alloc(sizeof(nnc_real) * (size_t)(train_chunks * m->param_floats),
+                             "the chunk gradients");
+    rt_dist.y = rt_alloc(sizeof(nnc_real) * (size_t)(max_chunks * chunk * m->n_outputs),
+                         "the chunk predictions");
+    rt_dist.t = rt_alloc(sizeof(nnc_real) * (size_t)(max_chunks * chunk * m->target_width),
+                         "the chunk targets");
+    rt_dist.partial = rt_alloc(sizeof(nnc_real) * (size_t)m->param_floats, "the fold");
+    rt_dist.requests = rt_alloc(sizeof(MPI_Request) * (size_t)((2 + k) * ((m->param_floats + RT_DIST_SEGMENT - 1) / RT_DIST_SEGMENT)),
+                                "the fold's requests");
+    rt_dist.loss = rt_alloc(sizeof(double) * (size_t)max_chunks, "the chunk losses");
+    rt_dist.rows = rt_alloc(sizeof(long) * (size_t)max_chunks, "the chunk rows");
+    return rt_dist.grads && rt_dist.partial && rt_dist.requests && rt_dist.y && rt_dist.t &&
+                   rt_dist.loss && rt_dist.rows
+               ? 0
+               : -1;
+}
+
+void rt_dist_train_close(void) {
+    free(rt_dist.home);
+    free(rt_dist.send);
+    free(rt_dist.recv_x);
+    free(rt_dist.local);
+    free(rt_dist.counts);
+    free(rt_dist.val_buf);
+    rt_dist.home = rt_dist.send = rt_dist.recv_x = rt_dist.val_buf = NULL;
+    rt_dist.local = NULL;
+    rt_dist.counts = NULL;
+    rt_dist.sharded = 0;
+    free(rt_dist.grads);
+    free(rt_dist.partial);
+    free(rt_dist.requests);
+    free(rt_dist.y);
+    free(rt_dist.t);
+    free(rt_dist.loss);
+    free(rt_dist.rows);
+    rt_dist.grads = rt_dist.partial = rt_dist.y = rt_dist.t = NULL;
+    rt_dist.requests = NULL;
+    rt_dist.loss = NULL;
+    rt_dist.rows = NULL;
+}
+
+int rt_dist_stdout_tty(void) {
+    return 0;
+}
+
+/* Only rank 0 prints progress and writes weights, checkpoints, history and
+** plots (SPEC 6). */
+void rt_dist_options(RtOptions *o) {
+    if (rt_dist_rank() == 0)
+        return;
+    o->verbose = 0;
+    o->save = o->checkpoint = o->history = o->plot = o->output = NULL;
+    o->no_save = 1; /* nor the default <model>.safetensors */
+}
+
+/* The trainer's command line on comm: train data-parallel; the other
+** commands on rank 0 alone. A failing rank ends every rank. */
+static int rt_dist_main(const NncModel *m, MPI_Comm comm, int argc, char **argv,
+                        int (*run)(const NncModel *, int, char **)) {
+    int rc;
+    rt_dist.comm = comm;
+    MPI_Comm_rank(comm, &rt_dist.rank);
+    MPI_Comm_size(comm, &rt_dist.size);
+    rt_dist.active = 1;
+    if (rt_dist.rank != 0 && (argc < 2 || strcmp(argv[1], "train") != 0))
+        rc = RT_EXIT_OK;
+    else
+        rc = run(m, argc, argv);
+    rt_dist_train_close();
+    if (rc != RT_EXIT_OK && rt_dist.size > 1) {
+        rt_error("rank %d of %d failed (exit status %d); stopping every rank", rt_dist.rank,
+                 rt_dist.size, rc);
+        MPI_Abort(comm, rc);
+    }
+    rt_dist.active = 0;
+    return rc;
+}
+
+int nnc_main_comm(const NncModel *model, MPI_Comm comm, int argc, char **argv) {
+    return rt_dist_main(model, comm, argc, argv, rt_cli_main);
+}
+
+int nnc_main(const NncModel *model, int argc, char **argv) {
+    int rc, ready = 0;
+    MPI_Initialized(&ready);
+    if (!ready)
+        MPI_Init(&argc, &argv);
+    rc = rt_dist_main(model, MPI_COMM_WORLD, argc, argv, rt_cli_main);
+    if (!ready)
+        MPI_Finalize();
+    return rc;
+}
+
+#else /* one process */
+
+int rt_dist_stdout_tty(void) {
+    return isatty(fileno(stdout));
+}
+
+int rt_dist_rank(void) {
+    return 0;
+}
+
+int rt_dist_size(void) {
+    return 1;
+}
+
+double rt_dist_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
+                               uint64_t dropout_seed, RtMetrics *mt) {
+    return rt_batch_gradients(ex, data, idx, n, dropout_seed, mt);
+}
+
+double rt_dist_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt) {
+    return rt_eval_rows(ex, data, mt);
+}
+
+int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long batch_rows) {
+    (void)ex, (void)train, (void)val, (void)batch_rows;
+    return 0;
+}
+
+void rt_dist_train_close(void) {
+}
+
+int rt_dist_shard(RtTrainer *tr) {
+    (void)tr;
+    return 0;
+}
+
+void rt_dist_epoch(const long *idx) {
+    (void)idx;
+}
+
+void rt_dist_options(RtOptions *o) {
+    (void)o;
+}
+
+int nnc_main(const NncModel *model, int argc, char **argv) {
+    return rt_cli_main(model, argc, argv);
+}
+
+#endif
