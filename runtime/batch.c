@@ -26,6 +26,7 @@ typedef struct RtJob {
     double loss[RT_MAX_THREADS];
     const nnc_real *t[RT_MAX_THREADS];
     long rows[RT_MAX_THREADS];
+    double data_s[RT_MAX_THREADS], kernel_s[RT_MAX_THREADS]; /* --profile */
 } RtJob;
 
 /* The chunk's rows, copied together when the batch is shuffled. */
@@ -55,11 +56,14 @@ static void rt_job_chunk(void *arg, int w) {
     RtWorker *k = &ex->block->workers[w];
     long c = job->first + w, chunk = ex->plan->chunk_rows, r0 = c * chunk, rn;
     const nnc_real *x, *t;
+    double t0, t1;
     job->rows[w] = 0;
     if (c >= job->chunks)
         return;
     rn = job->n - r0 < chunk ? job->n - r0 : chunk;
+    t0 = rt_prof.on ? rt_now() : 0;
     rt_job_gather(job, k, r0, rn, &x, &t);
+    t1 = rt_prof.on ? rt_now() : 0;
     if (job->mode == RT_JOB_TRAIN) {
         nnc_real *g = c == 0 ? ex->block->grads : k->grads;
         memset(g, 0, sizeof(nnc_real) * (size_t)m->param_floats);
@@ -70,6 +74,10 @@ static void rt_job_chunk(void *arg, int w) {
     } else {
         m->predict(ex->block->params, k->scratch, x, k->y, (int)rn);
         job->loss[w] = 0;
+    }
+    if (rt_prof.on) {
+        job->kernel_s[w] = rt_now() - t1;
+        job->data_s[w] = t1 - t0;
     }
     if (job->y_out)
         memcpy(job->y_out + r0 * m->n_outputs, k->y,
@@ -107,6 +115,9 @@ static double rt_job_run(RtJob *job, RtMetrics *mt) {
         else
             rt_pool_run(ex->pool, rt_job_chunk, job);
         for (w = 0; w < in_round; w++) {
+            static const int kinds[] = {RT_PROF_TRAIN, RT_PROF_EVAL, RT_PROF_PREDICT};
+            rt_prof_kernel(ex->m, kinds[job->mode], job->kernel_s[w], job->rows[w]);
+            rt_prof_kernel(ex->m, RT_PROF_DATA, job->data_s[w], 0);
             total += job->loss[w];
             if (mt)
                 rt_metrics_add(mt, ex->m, ex->block->workers[w].y, job->t[w], job->rows[w]);
@@ -169,5 +180,12 @@ void rt_predict_rows(RtExec *ex, const RtRows *data, long first, long n, nnc_rea
 }
 
 double rt_regularization(const NncModel *m, const nnc_real *params, nnc_real *sink) {
-    return m->regularize ? m->regularize(params, sink) : 0.0;
+    double t0, loss;
+    if (!m->regularize)
+        return 0.0;
+    t0 = rt_prof.on ? rt_now() : 0;
+    loss = m->regularize(params, sink);
+    if (rt_prof.on)
+        rt_prof_kernel(m, RT_PROF_REGULARIZE, rt_now() - t0, 0);
+    return loss;
 }

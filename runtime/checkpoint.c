@@ -197,6 +197,7 @@ static int rt_ckpt_history(RtTrainer *tr, const RtStFile *f) {
         return -1;
     if (dims[0] > tr->history_cap) {
         double *grown = realloc(tr->history, sizeof *grown * (size_t)(dims[0] * dims[1]));
+        rt_heap_allocs++;
         if (!grown) {
             rt_error("%s: out of memory reading the history", f->path);
             return -1;

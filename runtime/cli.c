@@ -17,7 +17,8 @@
 enum {
     RT_OPT_VAL, RT_OPT_SPLIT, RT_OPT_EPOCHS, RT_OPT_BATCH, RT_OPT_LR, RT_OPT_SEED, RT_OPT_THREADS,
     RT_OPT_SAVE, RT_OPT_LOAD, RT_OPT_CHECKPOINT, RT_OPT_RESUME, RT_OPT_HISTORY, RT_OPT_PLOT,
-    RT_OPT_VERBOSE, RT_OPT_LABEL, RT_OPT_WEIGHTS, RT_OPT_OUTPUT, RT_OPT_NO_SAVE
+    RT_OPT_VERBOSE, RT_OPT_LABEL, RT_OPT_WEIGHTS, RT_OPT_OUTPUT, RT_OPT_NO_SAVE,
+    RT_OPT_PROFILE
 };
 
 /* Commands as bits, for which options each accepts. */
@@ -49,7 +50,8 @@ static const RtOptSpec rt_cli_options[] = {
     {"--label", RT_OPT_LABEL, RT_FOR_TRAIN | RT_FOR_EVAL | RT_FOR_GRADCHECK},
     {"--weights", RT_OPT_WEIGHTS, RT_FOR_EVAL | RT_FOR_PREDICT},
     {"-o", RT_OPT_OUTPUT, RT_FOR_PREDICT},
-    {"--no-save", RT_OPT_NO_SAVE, RT_FOR_TRAIN}, /* a flag: no value */
+    {"--no-save", RT_OPT_NO_SAVE, RT_FOR_TRAIN}, /* flags: no value */
+    {"--profile", RT_OPT_PROFILE, RT_FOR_TRAIN | RT_FOR_EVAL | RT_FOR_PREDICT},
 };
 
 static const char *const rt_cli_commands[] = {"train", "eval", "predict", "summary", "gradcheck"};
@@ -60,9 +62,9 @@ static void rt_cli_usage(FILE *out, const char *prog) {
             "          [--batch-size N|all] [--learning-rate X] [--seed N] [--threads N]\n"
             "          [--save W.safetensors] [--load W.safetensors] [--checkpoint C.ckpt]\n"
             "          [--resume C.ckpt] [--history H.csv] [--plot P.svg] [--verbose 0|1|2]\n"
-            "          [--label COL] [--no-save]\n"
-            "       %s eval DATA.csv --weights W.safetensors [--label COL] [--threads N]\n"
-            "       %s predict DATA.csv --weights W.safetensors [-o OUT.csv] [--threads N]\n"
+            "          [--label COL] [--no-save] [--profile]\n"
+            "       %s eval DATA.csv --weights W.safetensors [--label COL] [--threads N] [--profile]\n"
+            "       %s predict DATA.csv --weights W.safetensors [-o OUT.csv] [--threads N] [--profile]\n"
             "       %s summary [--batch-size N|all] [--threads N]\n"
             "       %s gradcheck DATA.csv [--seed N] [--load W.safetensors] [--label COL]\n"
             "       %s --help\n",
@@ -104,6 +106,8 @@ static void rt_cli_help(const NncModel *m, const char *prog) {
            "  --verbose 0|1|2         progress bar, one line per epoch, or nothing (default %d)\n"
            "  --save W.safetensors    where train saves the weights (default %s.safetensors)\n"
            "  --no-save               do not save the trained weights\n"
+           "  --profile               after the run: time, share and GFLOP/s of each kernel and\n"
+           "                          of the data pipeline, heap allocations in training steps\n"
            "  --load W.safetensors    start from these weights (default: initialize)\n"
            "  --checkpoint C.ckpt     write a checkpoint after every epoch (default none)\n"
            "  --resume C.ckpt         continue the run of a checkpoint (default none)\n"
@@ -273,10 +277,13 @@ static int rt_cli_option(RtOptions *o, int argc, char **argv, int *i) {
     if (!(spec->commands & (1u << o->command)))
         return rt_cli_fail(o, "option %s does not apply to '%s'", spec->name,
                            rt_cli_commands[o->command]);
-    if (spec->id == RT_OPT_NO_SAVE) {
+    if (spec->id == RT_OPT_NO_SAVE || spec->id == RT_OPT_PROFILE) {
         if (eq)
             return rt_cli_fail(o, "option %s takes no value", spec->name);
-        o->no_save = 1;
+        if (spec->id == RT_OPT_NO_SAVE)
+            o->no_save = 1;
+        else
+            rt_prof.on = 1;
         return 0;
     }
     if (eq && arg[1] == '-')
@@ -376,10 +383,13 @@ int rt_cli_main(const NncModel *model, int argc, char **argv) {
     if (!rt_cli_model_ok(model))
         return RT_EXIT_ERROR;
     switch (o.command) {
-    case RT_CMD_TRAIN: return rt_cmd_train(model, &o);
-    case RT_CMD_EVAL: return rt_cmd_eval(model, &o);
-    case RT_CMD_PREDICT: return rt_cmd_predict(model, &o);
+    case RT_CMD_TRAIN: rc = rt_cmd_train(model, &o); break;
+    case RT_CMD_EVAL: rc = rt_cmd_eval(model, &o); break;
+    case RT_CMD_PREDICT: rc = rt_cmd_predict(model, &o); break;
     case RT_CMD_SUMMARY: return rt_cmd_summary(model, &o);
     default: return rt_cmd_gradcheck(model, &o);
     }
+    if (rc == RT_EXIT_OK && rt_dist_rank() == 0)
+        rt_prof_print(o.command == RT_CMD_PREDICT && !o.output ? stderr : stdout);
+    return rc;
 }

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 1
+#define NNC_ABI_VERSION 2
 #define NNC_MAX_RANK 8
 
 #ifdef NNC_F64
@@ -148,6 +148,12 @@ typedef struct NncModel {
     ** in logs and history ("accuracy", as Keras shows it, for a metric
     ** resolved to NNC_MET_BINARY_ACCURACY). NULL: each metric's own name. */
     const char *const *metric_names;
+
+    /* The floating-point operations of one call of each kernel over n rows,
+    ** counted on the generated loops: flops[2k] + flops[2k + 1] * n for the
+    ** kernels in the order predict, forward_backward, eval_loss, regularize,
+    ** update (--profile's GFLOP/s). Zeros when unknown. */
+    double flops[10];
 } NncModel;
 
 /* The trainer's command line (SPEC 3): train, eval, predict, summary,

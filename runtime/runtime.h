@@ -57,6 +57,9 @@ enum { RT_EXIT_OK = 0, RT_EXIT_ERROR = 1, RT_EXIT_USAGE = 2, RT_EXIT_DIVERGED = 
 ** `data.csv:17: expected 31 columns, found 30`. */
 void rt_error(const char *fmt, ...) RT_PRINTF(1, 2);
 void rt_warning(const char *fmt, ...) RT_PRINTF(1, 2);
+/* Every heap allocation the runtime makes (--profile counts those inside
+** training steps). */
+extern long rt_heap_allocs;
 void *rt_alloc(size_t bytes, const char *what);   /* zeroed; NULL + message */
 double rt_now(void);                                /* monotonic seconds */
 /* Reads a whole file, NUL-terminated; NULL + message naming the file. */
@@ -429,5 +432,18 @@ int rt_cmd_gradcheck(const NncModel *m, const RtOptions *o);
 int rt_exec_open(RtExec *ex, RtPlan *plan, RtBlock *block, const NncModel *m, long batch,
                  int threads, int training);
 void rt_exec_close(RtExec *ex, RtBlock *block);
+
+/* ---- profile.c: --profile (SPEC 3) ---- */
+enum { RT_PROF_PREDICT, RT_PROF_TRAIN, RT_PROF_EVAL, RT_PROF_REGULARIZE, RT_PROF_UPDATE,
+       RT_PROF_DATA, RT_PROF_COUNT };
+typedef struct RtProfile {
+    int on;
+    double seconds[RT_PROF_COUNT], flops[RT_PROF_COUNT];
+    long calls[RT_PROF_COUNT];
+    long steps, step_allocs;
+} RtProfile;
+extern RtProfile rt_prof;
+void rt_prof_kernel(const NncModel *m, int kind, double seconds, long rows);
+void rt_prof_print(FILE *out);
 
 #endif

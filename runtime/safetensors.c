@@ -499,9 +499,11 @@ static int rt_st_metadata(RtJson *j, RtStFile *f) {
         if (rt_json_string(j, &value) != 0)
             return -1;
         nk = realloc(f->meta_key, sizeof *nk * (size_t)(f->n_meta + 1));
+        rt_heap_allocs++;
         if (nk)
             f->meta_key = nk;
         nv = realloc(f->meta_value, sizeof *nv * (size_t)(f->n_meta + 1));
+        rt_heap_allocs++;
         if (nv)
             f->meta_value = nv;
         if (!nk || !nv) {
@@ -526,6 +528,7 @@ static int rt_st_add_tensor(RtJson *j, RtStFile *f, const char *name) {
         if (strcmp(f->tensors[i].name, name) == 0)
             return rt_json_fail(j, "duplicate tensor name");
     grown = realloc(f->tensors, sizeof *grown * (size_t)(f->n_tensors + 1));
+    rt_heap_allocs++;
     if (!grown) {
         rt_error("%s: out of memory reading the header", f->path);
         return -1;

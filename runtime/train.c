@@ -194,14 +194,21 @@ static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
     for (b = 0; b < steps; b++) {
         long first = b * bs, rows = n - first < bs ? n - first : bs;
         uint64_t drop = rt_subseed(tr->seed, RT_STREAM_DROPOUT, (uint64_t)tr->step + 1);
-        double sum, loss;
+        double sum, loss, t0;
+        long allocs = rt_heap_allocs;
         sum = rt_dist_batch_gradients(&tr->exec, &tr->train, tr->index + first, rows, drop,
                                       &tr->metrics);
         loss = sum / (double)rows + rt_regularization(m, tr->block.params, tr->block.grads);
         if (!isfinite(loss))
             return rt_train_diverged(tr, pg, b + 1, steps, loss, "loss");
         tr->step++;
+        t0 = rt_prof.on ? rt_now() : 0;
         m->update(tr->block.params, tr->block.grads, tr->block.opt, tr->step, tr->lr);
+        if (rt_prof.on) {
+            rt_prof_kernel(m, RT_PROF_UPDATE, rt_now() - t0, 0);
+            rt_prof.steps++;
+            rt_prof.step_allocs += rt_heap_allocs - allocs;
+        }
         total += loss * (double)rows;
         rt_train_metric_logs(tr, &tr->metrics, 0, total / (double)(first + rows));
         rt_progress_step(pg, b + 1, 1 + tr->metrics.n, tr->log_name, tr->logs);

@@ -30,8 +30,11 @@ void rt_warning(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+long rt_heap_allocs;
+
 void *rt_alloc(size_t bytes, const char *what) {
     void *p = calloc(1, bytes ? bytes : 1);
+    rt_heap_allocs++;
     if (!p)
         rt_error("out of memory: %s needs %lu bytes", what, (unsigned long)bytes);
     return p;
@@ -56,6 +59,7 @@ char *rt_read_file(const char *path, size_t *size) {
         if (cap - len < 65536) {
             size_t ncap = cap ? cap * 2 : 65536 + 1;
             char *grown = realloc(text, ncap);
+            rt_heap_allocs++;
             if (!grown) {
                 rt_error("%s: out of memory reading the file", path);
                 free(text);

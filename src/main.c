@@ -41,7 +41,7 @@ static const char usage_text[] =
     "                   <model> for llvm, bc, obj and exe, standard output for ir, grad-ir,\n"
     "                   loops and dot; \"-\" is standard output)\n"
     "  --emit=KIND      c | lib | infer | llvm | bc | obj | exe | ir | grad-ir | loops | dot\n"
-    "                   (default c; loops: the kernels both backends print)\n"
+    "                   (default c), loops: the kernels both backends print\n"
     "  --check          parse, check and lint only (-v adds the summary and memory)\n"
     "  -H FILE          write the C header for lib, infer and obj (default: -o's name with .h,\n"
     "                   when -o ends in .c or .o)\n"

@@ -10,7 +10,8 @@
 #     rows: an unseen value of it is not multiplied by 3162;
 #   - a generated trainer reads gzip data and standard input, saves by
 #     default, and checks its output paths before it trains;
-#   - --emit=lib's -H header defines the memory figures summary prints.
+#   - --emit=lib's -H header defines the memory figures summary prints;
+#   - --profile times every kernel and finds no allocation inside steps.
 set -u
 NNC=$(cd "$(dirname "${NNC:-build/nnc}")" && pwd)/$(basename "${NNC:-build/nnc}")
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -134,6 +135,14 @@ for dtype in f32 f64; do
         fi
     done
 done
+
+# ---- --profile (SPEC 3): every kernel timed, no allocation inside steps ----
+expect "train --profile" 0 "$NNC" run r.nn train d.csv --no-save --epochs 3 --batch-size 2 --profile
+has "--profile" "forward_backward"
+has "--profile" "update"
+has "--profile" "GFLOP/s"
+has "--profile" "heap allocations during 6 training steps: 0"
+expect "--profile takes no value" 2 "$NNC" run r.nn train d.csv --no-save --profile=1
 
 echo "cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -178,6 +178,10 @@ typedef struct LoopKernel {
     int opt_slots;     /* update: the optimizer's state tensors per parameter */
 } LoopKernel;
 
+/* The floating-point operations of one call over n rows: fixed + per_row · n
+** (loop_count.c). */
+void loops_flops(const LoopKernel *k, double *fixed, double *per_row);
+
 /* --emit=loops: every kernel of a model as indented text (loop_dump.c). */
 void loops_dump(FILE *out, const LoopKernel *k);
 

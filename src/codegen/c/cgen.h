@@ -59,6 +59,7 @@ typedef struct CgFile {
     double **baked_values; /* infer: those constants, by node id */
     bool *params_used;  /* infer: per parameter, read by the kernel */
     long scratch_fixed, scratch_per_row; /* the largest over the kernels */
+    double flops[10];   /* per kernel: fixed, per row (NncModel.flops) */
 } CgFile;
 
 /* print.c: a LoopKernel (loops.h) as C: its body function, whose buffers

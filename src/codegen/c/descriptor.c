@@ -8,6 +8,8 @@
 */
 #include "cgen.h"
 
+#include <string.h>
+
 #include "nnc_abi.h"
 
 /* The ABI's enums by value, as C names (runtime/nnc_abi.h). */
@@ -136,12 +138,15 @@ static void model(CgFile *cf, const NncModel *d, bool reg, CgText *out) {
     cg_c_printf(out, "    .predict = %s_predict_kernel,\n    .forward_backward = %s_forward_backward,\n", p, p);
     cg_c_printf(out, "    .regularize = %s%s,\n", reg ? p : "NULL", reg ? "_regularize" : "");
     cg_c_printf(out, "    .update = %s_update,\n    .eval_loss = %s_eval_loss,\n", p, p);
-    cg_c_printf(out, "    .metric_names = %s,\n};\n", table(cf, d->n_metrics, "metric_names"));
+    cg_c_printf(out, "    .metric_names = %s,\n    .flops = {", table(cf, d->n_metrics, "metric_names"));
+    for (int i = 0; i < 10; i++) cg_c_printf(out, "%s%s", i ? ", " : "", cg_c_double(cf->arena, d->flops[i]));
+    cg_c_put(out, "},\n};\n");
 }
 
 void cg_c_descriptor(CgFile *cf, CgText *out) {
     NncModel d;
     cg_descriptor_data(cf->arena, cf->m, &cf->layout, cf->o, cf->scratch_fixed, cf->scratch_per_row, &d);
+    memcpy(d.flops, cf->flops, sizeof d.flops);
     /* The kernels are this file's functions; regularize is NULL when the
     ** model has no regularizer (cg_lower_model writes none). */
     bool reg = cf->m->regularize && cf->m->regularize->outputs.len;

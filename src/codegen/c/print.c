@@ -371,8 +371,11 @@ bool cg_c_kernels(CgFile *cf, CgText *out) {
     CgLowerOptions lo = {.unroll = cf->o->unroll, .f64 = cf->o->f64};
     LoopKernel *k[5];
     if (!cg_lower_model(cf->arena, cf->m, &cf->layout, cf->prefix, &lo, k)) return false;
-    for (int kind = 0; kind < 5; kind++)
-        if (k[kind]) cg_c_print_kernel(cf, out, k[kind]);
+    for (int kind = 0; kind < 5; kind++) {
+        if (!k[kind]) continue;
+        cg_c_print_kernel(cf, out, k[kind]);
+        loops_flops(k[kind], &cf->flops[2 * kind], &cf->flops[2 * kind + 1]);
+    }
     return true;
 }
 

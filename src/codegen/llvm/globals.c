@@ -64,7 +64,7 @@ static Types types(LlFile *lf) {
         i32, lp, i32, i32, d, i32, ip,              /* n_layers .. metrics */
         i32, i32, d, i32, LLVMInt64TypeInContext(lf->ctx), i32, i32, cp, /* epochs .. callbacks */
         t.kernel[CG_PREDICT], t.kernel[CG_TRAIN], t.kernel[CG_REGULARIZE], t.kernel[CG_UPDATE],
-        t.kernel[CG_EVAL], LLVMPointerType(s, 0)};
+        t.kernel[CG_EVAL], LLVMPointerType(s, 0), LLVMArrayType(d, 10)};
     t.model = named(lf, "struct.NncModel", model, sizeof model / sizeof *model);
     return t;
 }
@@ -167,6 +167,12 @@ static LLVMValueRef kernel(LlFile *lf, const Types *t, CgFuncKind kind) {
     return fn ? LLVMConstBitCast(fn, t->kernel[kind]) : LLVMConstNull(t->kernel[kind]);
 }
 
+static LLVMValueRef flops(LlFile *lf, const double *f) {
+    LLVMValueRef v[10];
+    for (int i = 0; i < 10; i++) v[i] = dblc(lf, f[i]);
+    return LLVMConstArray(lf->dbl, v, 10);
+}
+
 static LLVMValueRef model(LlFile *lf, const Types *t, const NncModel *d, const Tables *tb) {
     LLVMValueRef v[] = {
         i32c(lf, d->abi_version), str(lf, t, d->name), str(lf, t, d->nnc_version), str(lf, t, d->source_sha256),
@@ -181,7 +187,7 @@ static LLVMValueRef model(LlFile *lf, const Types *t, const NncModel *d, const T
         i32c(lf, d->epochs), i32c(lf, d->batch_size), dblc(lf, d->validation_split), i32c(lf, d->shuffle),
         LLVMConstInt(lf->i64, d->seed, false), i32c(lf, d->verbose), i32c(lf, d->n_callbacks), tb->callbacks,
         kernel(lf, t, CG_PREDICT), kernel(lf, t, CG_TRAIN), kernel(lf, t, CG_REGULARIZE), kernel(lf, t, CG_UPDATE),
-        kernel(lf, t, CG_EVAL), tb->metric_names};
+        kernel(lf, t, CG_EVAL), tb->metric_names, flops(lf, d->flops)};
     return LLVMConstNamedStruct(t->model, v, sizeof v / sizeof *v);
 }
 

@@ -146,6 +146,7 @@ CgJit *cg_llvm_jit(const IrModule *m, const CgOptions *o) {
     bool ok = j->jit && add_module(j->jit, m, o, &lf);
     if (ok) {
         cg_descriptor_data(m->arena, m, &lf.layout, o, lf.scratch_fixed, lf.scratch_per_row, &j->model);
+        memcpy(j->model.flops, lf.flops, sizeof j->model.flops);
         ok = bind_kernels(j, &lf, m->arena);
     }
     ll_file_free(&lf);

@@ -41,6 +41,7 @@ typedef struct LlFile {
     LLVMValueRef fn[LL_FN_COUNT];
     LLVMValueRef kernel[5];      /* by CgFuncKind; regularize may be NULL */
     long scratch_fixed, scratch_per_row; /* the largest over the row kernels */
+    double flops[10];            /* per kernel: fixed, per row (NncModel.flops) */
     bool owns_ctx;
 } LlFile;
 

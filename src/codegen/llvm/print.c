@@ -457,6 +457,7 @@ bool ll_kernels(LlFile *lf) {
     for (int kind = 0; kind < 5; kind++) {
         if (!k[kind]) continue;
         if (!ll_print_kernel(lf, k[kind])) return false;
+        loops_flops(k[kind], &lf->flops[2 * kind], &lf->flops[2 * kind + 1]);
         if (k[kind]->scratch_fixed > lf->scratch_fixed) lf->scratch_fixed = k[kind]->scratch_fixed;
         if (k[kind]->scratch_per_row > lf->scratch_per_row) lf->scratch_per_row = k[kind]->scratch_per_row;
     }

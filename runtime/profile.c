@@ -1,0 +1,47 @@
+/*
+** profile.c — --profile (SPEC 3): after the run, per generated kernel and
+** for the data pipeline (gathering a batch's rows, metrics), the time, its
+** share, the GFLOP/s counted from the operations the compiler counted on
+** the kernel's loops (NncModel.flops), and the heap allocations made inside
+** the training steps, which must be 0. Times are summed over threads.
+*/
+#include "runtime.h"
+
+RtProfile rt_prof;
+
+static const char *const rt_prof_names[RT_PROF_COUNT] = {
+    "predict", "forward_backward", "eval_loss", "regularize", "update", "data"};
+
+/* One call of kernel `kind` over `rows` rows that took `seconds`. */
+void rt_prof_kernel(const NncModel *m, int kind, double seconds, long rows) {
+    if (!rt_prof.on)
+        return;
+    rt_prof.seconds[kind] += seconds;
+    rt_prof.calls[kind]++;
+    if (kind < RT_PROF_DATA)
+        rt_prof.flops[kind] += m->flops[2 * kind] + m->flops[2 * kind + 1] * (double)rows;
+}
+
+void rt_prof_print(FILE *out) {
+    double total = 0;
+    int k;
+    if (!rt_prof.on)
+        return;
+    for (k = 0; k < RT_PROF_COUNT; k++)
+        total += rt_prof.seconds[k];
+    fprintf(out, "\nprofile (--profile), time summed over threads:\n");
+    fprintf(out, "%-18s %10s %7s %10s %9s\n", "kernel", "time (s)", "share", "calls", "GFLOP/s");
+    for (k = 0; k < RT_PROF_COUNT; k++) {
+        if (!rt_prof.calls[k])
+            continue;
+        fprintf(out, "%-18s %10.4f %6.1f%% %10ld ", rt_prof_names[k], rt_prof.seconds[k],
+                total > 0 ? 100 * rt_prof.seconds[k] / total : 0.0, rt_prof.calls[k]);
+        if (k < RT_PROF_DATA && rt_prof.seconds[k] > 0)
+            fprintf(out, "%9.2f\n", rt_prof.flops[k] / rt_prof.seconds[k] * 1e-9);
+        else
+            fprintf(out, "%9s\n", "-");
+    }
+    if (rt_prof.steps)
+        fprintf(out, "heap allocations during %ld training steps: %ld\n", rt_prof.steps,
+                rt_prof.step_allocs);
+}
