@@ -70,6 +70,7 @@ struct Node {
     int op; /* ND_BINARY: '+', '-', '*', '/', '@' */
     Node *lhs, *rhs;
     NodeList list;
+    int depth; /* 1 for a leaf; 1 + the deepest child (ast_deepen) */
 };
 
 typedef enum StmtKind {
@@ -120,6 +121,12 @@ Node *ast_node(Arena *a, NodeKind kind, Loc loc);
 Node *ast_number(Arena *a, const char *text, Loc loc);
 Node *ast_binary(Arena *a, int op, Node *lhs, Node *rhs, Loc op_loc);
 void ast_list_push(Arena *a, NodeList *list, Node *item);
+/* The checker and lowering walk expressions recursively; the parser rejects
+** an expression deeper than this (ast_deepen keeps Node.depth), so that no
+** input can exhaust the stack, whatever its size. */
+#define AST_MAX_DEPTH 1000
+/* Sets n->depth from its children; returns n. */
+Node *ast_deepen(Node *n);
 /* Source form of an expression, for messages and --emit=ir comments. */
 const char *ast_to_string(Arena *a, const Node *n);
 const char *ast_kind_name(NodeKind kind);
