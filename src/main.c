@@ -141,7 +141,10 @@ typedef void (*Writer)(FILE *out, const void *what);
 static bool write_output(const char *path, Writer write, const void *what) {
     if (!strcmp(path, "-")) {
         write(stdout, what);
-        return fflush(stdout) == 0;
+        /* A write that failed midway leaves only the error flag. */
+        if (fflush(stdout) == 0 && !ferror(stdout)) return true;
+        fprintf(stderr, "nnc: cannot write to standard output: %s\n", strerror(errno ? errno : EIO));
+        return false;
     }
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
@@ -410,7 +413,16 @@ static int run_command(Options *o, int argc, char **argv) {
     return status;
 }
 
-int main(int argc, char **argv) {
+/* Whatever went to standard output (eval, --list, --help, -o -) must have
+** arrived: `nnc eval ... > /dev/full` is an error, not a silent success. */
+static int finish(int status) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return status;
+    if (status == 0) fprintf(stderr, "nnc: cannot write to standard output: %s\n", strerror(errno ? errno : EIO));
+    return status ? status : 1;
+}
+
+static int dispatch(int argc, char **argv) {
     Options o = {.emit = EMIT_C, .opt_level = 2, .unroll = -1};
     if (argc > 1 && !strcmp(argv[1], "eval")) return eval_command(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "run")) return run_command(&o, argc, argv);
@@ -423,4 +435,8 @@ int main(int argc, char **argv) {
     int status = compile(&o);
     free((void *)o.command);
     return status;
+}
+
+int main(int argc, char **argv) {
+    return finish(dispatch(argc, argv));
 }
