@@ -2,7 +2,8 @@
 #   make            build build/nnc
 #   make test       unit tests (Criterion) and golden tests, optimized
 #   make test-san   the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make check      both (what CI runs)
+#   make check      both, and each fuzz target for 10 s (what CI runs)
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 #   make update-golden   rewrite golden expectations (review the diff!)
 #   make clean
 
@@ -142,6 +143,9 @@ resume: $(BUILD)/nnc
 # The examples: `make cancer`, `make examples`, `make examples-test`.
 include examples/examples.mk
 
+# libFuzzer targets: `make fuzz FUZZ_SECONDS=600`, `make fuzz-smoke`.
+include tests/fuzz/fuzz.mk
+
 test: unit golden smoke e2e llvm numpy resume examples-test
 
 # The README's first command: compile the cancer model, train it on the
@@ -151,7 +155,7 @@ demo: cancer
 test-san:
 	$(MAKE) SAN=1 test
 
-check: test test-san
+check: test test-san fuzz-smoke
 
 # Speed against PyTorch on the CPU (not a test; see bench/bench.sh).
 bench: $(BUILD)/nnc

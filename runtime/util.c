@@ -55,10 +55,21 @@ char *rt_read_file(const char *path, size_t *size) {
         rt_error("%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    /* Read in growing blocks: works for pipes and files alike. */
+    /* Read in growing blocks: works for pipes and files alike. A regular
+    ** file's size is the first guess, so that small files cost little. */
+    {
+        struct stat st;
+        if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+            (unsigned long long)st.st_size < (size_t)-1 / 2) {
+            cap = (size_t)st.st_size + 2;
+            text = malloc(cap);
+            if (!text)
+                cap = 0;
+        }
+    }
     for (;;) {
         size_t got;
-        if (cap - len < 65536) {
+        if (cap - len < 2) {
             size_t ncap = cap ? cap * 2 : 65536 + 1;
             char *grown = realloc(text, ncap);
             if (!grown) {

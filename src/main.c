@@ -348,32 +348,10 @@ static int compile(Options *o) {
     return status;
 }
 
-/* nnc eval 'EXPR' (SPEC 2): parse, check and interpret a constant tensor
-** expression, then print NumPy's repr of it and its shape. Diagnostics
-** name the file "<eval>" and quote the expression. */
+/* nnc eval 'EXPR' (SPEC 2): src/eval.c. */
 static int eval_command(int argc, char **argv) {
     if (argc != 3) return usage_error("%s", "eval takes one expression: nnc eval 'EXPR'");
-    const char *src = argv[2];
-    Arena *arena = arena_new();
-    Diag diag;
-    diag_init(&diag, "<eval>", src, strlen(src), stderr);
-    Node *expr = parse_expression(arena, &diag);
-    IrFunc *f = expr && !diag_failed(&diag) ? sema_check_expression(arena, &diag, expr) : NULL;
-    int status = 1;
-    double *value = f && f->result ? malloc(sizeof(double) * (size_t)shape_numel(f->result->shape)) : NULL;
-    char err[256] = "out of memory";
-    IrEnv env = {.rows = 1, .grad_scale = 1, .result = value};
-    if (value && ir_interp(f, &env, err, sizeof err)) { /* env asks nothing else: no inputs */
-        char shape[160];
-        ir_print_value(stdout, value, f->result->shape);
-        printf("\nshape: %s\n", shape_format(f->result->shape, shape, sizeof shape));
-        status = 0;
-    } else if (f) {
-        fprintf(stderr, "nnc: eval: %s\n", err);
-    }
-    free(value);
-    arena_free(arena);
-    return status;
+    return nnc_eval(argv[2], stdout, stderr);
 }
 
 /* "nnc examples/cancer.nn -o cancer.c", for the header comment. */

@@ -243,4 +243,9 @@ IrModule *sema_check(Arena *a, Diag *d, const Program *p);
 /* Lowers a constant expression (nnc eval) into a function with no inputs. */
 IrFunc *sema_check_expression(Arena *a, Diag *d, const Node *expr);
 
+/* ---- ../eval.c: nnc eval 'EXPR' ---- */
+
+/* Prints the value and its shape to out, diagnostics to err; the exit status. */
+int nnc_eval(const char *src, FILE *out, FILE *err);
+
 #endif
