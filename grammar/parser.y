@@ -755,7 +755,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ParseState *ps) {
 /* Bison calls this only when its stack is exhausted. */
 static void yyerror(Loc *loc, ParseState *ps, const char *msg) {
     (void)msg;
-    diag_error(ps->diag, *loc, "nesting too deep");
+    diag_error(ps->diag, *loc, "expression nested too deep for the parser (more than %d open brackets and operators)", YYMAXDEPTH);
 }
 
 /* ---- entry points ---- */
