@@ -51,7 +51,7 @@ PREFIX ?= /usr/local
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
-.PHONY: all test test-san check unit golden smoke e2e llvm numpy resume update-golden demo bench clean install
+.PHONY: all test test-san check unit golden smoke huge hostile e2e llvm numpy resume update-golden demo bench clean install
 all: $(BUILD)/nnc $(BUILD)/libnncrt_f64.a
 
 $(BUILD)/nnc: $(MAIN_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a $(BUILD)/libnncrt64.a
@@ -136,6 +136,14 @@ llvm: $(BUILD)/nnc $(BUILD)/libnncrt_f64.a
 numpy: $(BUILD)/nnc
 	NNC=$(BUILD)/nnc tests/numpy.sh
 
+# Huge and extreme programs end in a message or compiling C (tests/huge.sh);
+# hostile data, checkpoints, weights and output paths (tests/hostile.sh).
+huge: $(BUILD)/nnc
+	NNC=$(BUILD)/nnc HUGE_QUICK=$(SAN) tests/huge.sh
+
+hostile: $(BUILD)/nnc
+	NNC=$(BUILD)/nnc tests/hostile.sh
+
 # Training killed with SIGKILL and resumed ends bit-identical (tests/resume.sh).
 resume: $(BUILD)/nnc
 	NNC=$(BUILD)/nnc tests/resume.sh
@@ -146,7 +154,7 @@ include examples/examples.mk
 # libFuzzer targets: `make fuzz FUZZ_SECONDS=600`, `make fuzz-smoke`.
 include tests/fuzz/fuzz.mk
 
-test: unit golden smoke e2e llvm numpy resume examples-test
+test: unit golden smoke huge hostile e2e llvm numpy resume examples-test
 
 # The README's first command: compile the cancer model, train it on the
 # bundled data with Keras-style progress, and score it on the test split.

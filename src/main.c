@@ -4,6 +4,7 @@
 ** with every output written atomically, and nothing written on error.
 */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,23 @@ static int emit_c(const Options *o, IrModule *m) {
     return text && write_output(c_output(o, m), write_text, text) ? 0 : 1;
 }
 
+/* Weights baked into deployed code must be numbers: a NaN or inf would
+** predict NaN without a word (and inf is no C constant). */
+static bool weights_finite(const char *path, const IrModule *m, const CgWeights *w) {
+    for (int i = 0; i < m->params.len; i++) {
+        const IrParam *p = &m->params.items[i];
+        int64_t n = shape_numel(p->shape);
+        for (int64_t k = 0; k < n; k++) {
+            double v = w->values[i][k];
+            if (isfinite(v)) continue;
+            fprintf(stderr, "nnc: %s: tensor \"%s\" element %lld is %s; weights must be finite numbers\n",
+                    path, p->name, (long long)k, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+            return false;
+        }
+    }
+    return true;
+}
+
 /* lib and infer: a source and its header, both generated before either is written. */
 static int emit_c_pair(const Options *o, IrModule *m) {
     ir_build_training(m, o->opt_level);
@@ -216,7 +234,8 @@ static int emit_c_pair(const Options *o, IrModule *m) {
             fprintf(stderr, "nnc: --emit=infer needs the trained weights: --weights W.safetensors\n");
             return 2;
         }
-        if (!cg_weights_read(m->arena, o->weights, m, &weights)) return 1;
+        if (!cg_weights_read(m->arena, o->weights, m, &weights) || !weights_finite(o->weights, m, &weights))
+            return 1;
         cg.weights = &weights;
     }
     const char *out = c_output(o, m), *header = c_header(o, m, out);

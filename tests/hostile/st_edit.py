@@ -16,8 +16,12 @@ for e in edits:
     key, _, value = e.partition("=")
     if key.startswith("tensor:"):
         name = key[7:]
-        if value == "":
-            del head[name]
+        if value == "":  # drop the tensor and its bytes, shifting the rest
+            b, end = head.pop(name)["data_offsets"]
+            del data[b:end]
+            for t in head.values():
+                if isinstance(t, dict) and "data_offsets" in t and t["data_offsets"][0] >= end:
+                    t["data_offsets"] = [t["data_offsets"][0] - (end - b), t["data_offsets"][1] - (end - b)]
             continue
         t = head[name]
         fmt, size = ("<f", 4) if t["dtype"] == "F32" else ("<d", 8)
