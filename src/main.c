@@ -16,10 +16,10 @@
 #include "nnc_abi.h"
 
 typedef enum Emit { EMIT_C, EMIT_LIB, EMIT_INFER, EMIT_LLVM, EMIT_BC, EMIT_OBJ, EMIT_EXE,
-                    EMIT_IR, EMIT_GRAD_IR, EMIT_DOT } Emit;
+                    EMIT_IR, EMIT_GRAD_IR, EMIT_LOOPS, EMIT_DOT } Emit;
 
 static const char *const emit_names[] = {"c", "lib", "infer", "llvm", "bc", "obj", "exe",
-                                         "ir", "grad-ir", "dot"};
+                                         "ir", "grad-ir", "loops", "dot"};
 
 typedef struct Options {
     const char *input, *output, *header, *weights;
@@ -37,7 +37,7 @@ typedef struct Options {
 static const char usage_text[] =
     "usage: nnc [OPTIONS] FILE.nn\n"
     "  -o FILE          output (default: <model>.c; \"-\" is standard output)\n"
-    "  --emit=KIND      c | lib | infer | llvm | bc | obj | exe | ir | grad-ir | dot\n"
+    "  --emit=KIND      c | lib | infer | llvm | bc | obj | exe | ir | grad-ir | loops | dot\n"
     "  --check          parse, check and lint only (-v adds the summary)\n"
     "  -H FILE          write the C header for lib, infer and obj\n"
     "  --weights FILE   a .safetensors file of trained weights (for infer)\n"
@@ -173,10 +173,21 @@ static void write_dot(FILE *out, const void *m) {
 
 static void write_grad_ir(FILE *out, const void *m) { ir_print_training(out, m); }
 
-/* --emit=grad-ir: the training functions after autodiff and the passes. */
-static int emit_grad_ir(const Options *o, IrModule *m, const char *out) {
-    ir_build_training(m, o->opt_level);
-    return write_output(out, write_grad_ir, m) ? 0 : 1;
+typedef struct Lowered {
+    const IrModule *m;
+    int unroll;
+    bool ok;
+} Lowered;
+
+/* --emit=loops: the kernels as the lowering planned them for both backends. */
+static void write_loops(FILE *out, const void *what) {
+    Lowered *l = (Lowered *)what;
+    l->ok = cg_dump_loops(out, l->m, l->unroll);
+}
+
+static int emit_loops(const Options *o, IrModule *m, const char *out) {
+    Lowered l = {m, o->unroll, false};
+    return write_output(out, write_loops, &l) && l.ok ? 0 : 1;
 }
 
 /* ---- --emit=c, lib, infer: the C backend (src/codegen/c) ---- */
@@ -201,7 +212,6 @@ static const char *c_header(const Options *o, const IrModule *m, const char *out
 }
 
 static int emit_c(const Options *o, IrModule *m) {
-    ir_build_training(m, o->opt_level);
     CgOptions cg = c_options(o);
     const char *text = cg_c_trainer(m, &cg);
     return text && write_output(c_output(o, m), write_text, text) ? 0 : 1;
@@ -226,7 +236,6 @@ static bool weights_finite(const char *path, const IrModule *m, const CgWeights 
 
 /* lib and infer: a source and its header, both generated before either is written. */
 static int emit_c_pair(const Options *o, IrModule *m) {
-    ir_build_training(m, o->opt_level);
     CgOptions cg = c_options(o);
     CgWeights weights;
     if (o->emit == EMIT_INFER) {
@@ -282,7 +291,6 @@ static int emit_exe(const CgOptions *cg, IrModule *m, const char *out) {
 
 static int emit_llvm(const Options *o, IrModule *m) {
     static const char *const ext[] = {".ll", ".bc", ".o", ""};
-    ir_build_training(m, o->opt_level);
     CgOptions cg = c_options(o);
     CgLlvmKind kind = (CgLlvmKind)(o->emit - EMIT_LLVM);
     const char *out = o->output ? o->output : arena_printf(m->arena, "%s%s", m->name, ext[kind]);
@@ -301,21 +309,25 @@ int nnc64_nnc_main(const struct NncModel *model, int argc, char **argv);
 
 /* nnc run FILE.nn ARGS: the trainer's command line over JIT-compiled kernels. */
 static int run_model(const Options *o, IrModule *m) {
-    ir_build_training(m, o->opt_level);
     CgOptions cg = c_options(o);
     return cg_llvm_run(m, &cg, o->f64 ? nnc64_nnc_main : nnc_main, o->run_argc, o->run_argv);
 }
 
+/* The pipeline after the front end: the forward IR (ir, dot), or the
+** training functions built once — autodiff, losses, optimizer, passes —
+** then the one output asked for. */
 static int emit(const Options *o, IrModule *m) {
     const char *out = o->output ? o->output : "-";
+    if (o->emit == EMIT_IR && !o->run) return write_output(out, write_ir, m) ? 0 : 1;
+    if (o->emit == EMIT_DOT && !o->run) return write_output(out, write_dot, m) ? 0 : 1;
+    ir_build_training(m, o->opt_level);
     if (o->run) return run_model(o, m);
     switch (o->emit) {
     case EMIT_C: return emit_c(o, m);
     case EMIT_LLVM: case EMIT_BC: case EMIT_OBJ: case EMIT_EXE: return emit_llvm(o, m);
     case EMIT_LIB: case EMIT_INFER: return emit_c_pair(o, m);
-    case EMIT_IR: return write_output(out, write_ir, m) ? 0 : 1;
-    case EMIT_GRAD_IR: return emit_grad_ir(o, m, out);
-    case EMIT_DOT: return write_output(out, write_dot, m) ? 0 : 1;
+    case EMIT_GRAD_IR: return write_output(out, write_grad_ir, m) ? 0 : 1;
+    case EMIT_LOOPS: return emit_loops(o, m, out);
     default: die("--emit kind %d", (int)o->emit);
     }
 }
@@ -359,6 +371,7 @@ static int compile(Options *o) {
     if (m && o->check) {
         status = o->verbose ? print_summary(o, m) : 0;
     } else if (m) {
+        m->count_ops = o->verbose;
         status = emit(o, m);
         if (o->verbose) print_opt_stats(o, m);
     }

@@ -4,7 +4,9 @@
 #   errors/NAME.nn  -> NAME.err: `nnc --check` diagnostics (stderr); the exit
 #                      status must be 1 if the text has an error, else 0
 #   ir/NAME.nn      -> NAME.ir:  `nnc --emit=ir` (stdout), exit status 0
-#   grad/NAME.nn    -> NAME.grad: `nnc --emit=grad-ir` (stdout), exit status 0
+#   grad/NAME.nn    -> NAME.grad: `nnc --emit=grad-ir` (stdout), exit status 0,
+#                      and NAME.loops: `nnc --emit=loops`, the kernels both
+#                      backends print
 # A first line `# flags: ...` adds command-line flags (e.g. -Werror).
 # With --update, the expectations are rewritten instead (review the diff).
 set -u
@@ -56,6 +58,12 @@ for suite in errors ir grad; do
             status=$?
             [ -s "$tmp/err" ] && cat "$tmp/err"
             check $suite "$name" "$name.$ext" "$tmp/out" $status 0
+            [ $suite = grad ] || continue
+            # shellcheck disable=SC2086
+            "$NNC" --emit=loops $flags "$nn" >"$tmp/out" 2>"$tmp/err"
+            status=$?
+            [ -s "$tmp/err" ] && cat "$tmp/err"
+            check loops "$name" "$name.loops" "$tmp/out" $status 0
         fi
     done
 done

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codegen/c/cgen.h"
+#include "codegen/loops.h"
 #include "frontend/frontend.h"
 
 static Arena *arena;
@@ -115,11 +116,12 @@ Test(codegen, literals_read_back_exactly) {
 }
 
 Test(codegen, index_expressions_fold_constants) {
-    CgAff x = cg_aff_add(cg_aff_scale(cg_aff_var(CG_V_R), 40), cg_aff_const(3));
-    cr_expect_str_eq(cg_aff_text(arena, x), "r * 40 + 3");
-    cr_expect_str_eq(cg_aff_text(arena, cg_aff_add(x, cg_aff_const(-3))), "r * 40");
-    cr_expect_str_eq(cg_aff_text(arena, cg_aff_const(0)), "0");
-    cr_expect_str_eq(cg_aff_text(arena, cg_aff_add(cg_aff_var(CG_V_I0), cg_aff_var(CG_V_K))), "i0 + k");
+    LIdx x = lidx_add(lidx_scale(lidx_var(LV_R), 40), lidx_const(3));
+    cr_expect_str_eq(lidx_text(arena, x), "r * 40 + 3");
+    cr_expect_str_eq(lidx_text(arena, lidx_add(x, lidx_const(-3))), "r * 40");
+    cr_expect_str_eq(lidx_text(arena, lidx_const(0)), "0");
+    cr_expect_str_eq(lidx_text(arena, lidx_add(lidx_var(LV_I0), lidx_var(LV_K))), "i0 + k");
+    cr_expect_str_eq(lidx_text(arena, lidx_add(lidx_var(LV_J0 + 2), lidx_var(LV_JB))), "j2 + jb");
 }
 
 /* ---- layout.c and plan.c on a compiled model ---- */

@@ -101,6 +101,9 @@ typedef struct CgPlan {
     int phases;
     long per_row, fixed; /* scratch reals: per row, and once */
     int unroll;          /* nests of at most this many iterations are written out */
+    int *number;         /* by node id: its number in --emit=grad-ir (%3) */
+    int *fused_from;     /* by node id: the matmul whose epilogue computes it, else -1 */
+    Arena *arena;
 } CgPlan;
 
 /* unroll < 0: the default limit. frozen (may be NULL): per node id, a value
@@ -126,6 +129,29 @@ int cg_bcast_axis(Shape operand, Shape result, int axis);
 #define CG_TRANSPOSE_MIN 8 /* outputs from which a transposed copy pays */
 #define CG_ROW_TILE 4       /* rows of a tile: 4 x 16 sums fill 8 of 16 AVX registers */
 #define CG_TILE_MIN 1024    /* weights from which a matmul goes tile by tile */
+
+/* ---- lower*.c: a planned function to the loop IR (loops.h) ---- */
+struct LoopKernel;
+typedef struct CgLowerOptions {
+    int unroll;              /* --unroll=N, or -1 */
+    /* Inference code: parameters are baked arrays w<index>, and the nodes
+    ** baked (per node id of predict) are constant arrays of baked_values. */
+    bool infer;
+    const bool *baked;
+    double **baked_values;
+    bool f64;                /* baked values are stored at this precision */
+    bool *params_used;       /* infer, out: per parameter, read by the kernel */
+} CgLowerOptions;
+/* One kernel of the ABI, named `name`; NULL after a message on what it
+** cannot compile. */
+struct LoopKernel *cg_lower(Arena *a, const IrFunc *f, CgFuncKind kind, const CgLayout *layout,
+                            const char *name, const CgLowerOptions *o);
+/* The five kernels, by CgFuncKind, named <prefix>_predict_kernel, ...;
+** k[CG_REGULARIZE] is NULL without regularizers. False after a message. */
+bool cg_lower_model(Arena *a, const IrModule *m, const CgLayout *layout, const char *prefix,
+                    const CgLowerOptions *o, struct LoopKernel *k[5]);
+/* --emit=loops: the five kernels' loop IR as text (loop_dump.c). */
+bool cg_dump_loops(FILE *out, const IrModule *m, int unroll);
 
 /* ---- safetensors.c: reading trained weights (--emit=infer) ---- */
 typedef struct CgWeights {

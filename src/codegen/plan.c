@@ -408,11 +408,31 @@ static long trip_count(const IrNode *n) {
     }
 }
 
+/* --emit=grad-ir numbers only the nodes it prints on lines of their own
+** (leaves but constant arrays and masks are written inline); comments in
+** generated code cite those numbers. */
+static void number_nodes(CgPlan *p) {
+    const IrFunc *f = p->f;
+    p->number = ARENA_ARRAY(p->arena, int, f->nodes.len + 1);
+    p->fused_from = ARENA_ARRAY(p->arena, int, f->nodes.len + 1);
+    int number = 0;
+    for (int id = 0; id < f->nodes.len; id++) {
+        const IrNode *x = f->nodes.items[id];
+        number += x->nin > 0 || (x->op == OP_CONST && x->data) || x->op == OP_DROPOUT_MASK;
+        p->number[id] = number;
+        p->fused_from[id] = -1;
+    }
+    for (int id = 0; id < f->nodes.len; id++)
+        if (p->node[id].live && p->node[id].fused >= 0 && p->fused_from[p->node[id].fused] < 0)
+            p->fused_from[p->node[id].fused] = id;
+}
+
 CgPlan *cg_plan(Arena *a, const IrFunc *f, CgFuncKind kind, const CgLayout *layout, int unroll,
                 const bool *frozen) {
     CgPlan *p = ARENA_NEW(a, CgPlan);
     int len = f->nodes.len;
     p->f = f;
+    p->arena = a;
     p->kind = kind;
     p->unroll = unroll >= 0 ? unroll : CG_UNROLL_DEFAULT;
     p->node = ARENA_ARRAY(a, CgNodePlan, len + 1);
@@ -434,5 +454,6 @@ CgPlan *cg_plan(Arena *a, const IrFunc *f, CgFuncKind kind, const CgLayout *layo
     p->fixed = (p->fixed + 15) / 16 * 16;
     finish_accesses(p, layout);
     for (int id = 0; id < len; id++) p->node[id].unroll = trip_count(f->nodes.items[id]) <= p->unroll;
+    number_nodes(p);
     return p;
 }

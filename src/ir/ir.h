@@ -247,7 +247,8 @@ struct IrModule {
     IrFunc *regularize;       /* params -> OUT_LOSS (uniform), OUT_GRAD; no outputs if no regularizer */
     IrFunc *update;           /* params, GRAD, STATE, HYPER -> OUT_PARAM, OUT_STATE */
     IrFunc *eval;             /* input, target -> OUT_LOSS, OUT_PRED, dropout off */
-    struct { struct IrOptStat *items; int len, cap; } opt_stats; /* per built function */
+    struct { struct IrOptStat *items; int len, cap; } opt_stats; /* per built function, with count_ops */
+    bool count_ops;           /* ir_build_training also counts the ops the passes saved (-v) */
     int opt_slots;            /* optimizer state tensors per trainable param */
     double opt_state_init[4]; /* initial value of each slot */
 

@@ -114,11 +114,14 @@ static IrFunc *build_eval(IrModule *m, int level) {
     return optimize(with_loss(m, "eval", false), level);
 }
 
-/* Builds a function at `level` and records how many ops the passes saved:
-** the same function built without them is the "before" (-v prints both). */
+/* Builds a function at `level`; with m->count_ops, also records how many
+** ops the passes saved: the same function built without them is the
+** "before" (-v prints both). Only then is anything built twice. */
 static IrFunc *build_counted(IrModule *m, IrFunc *(*build)(IrModule *, int), int level) {
-    IrFunc *plain = build(m, 0);
-    IrFunc *f = level > 0 ? build(m, level) : plain;
+    IrFunc *plain = m->count_ops && level > 0 ? build(m, 0) : NULL;
+    IrFunc *f = build(m, level);
+    if (!m->count_ops) return f;
+    if (!plain) plain = f;
     IrOptStat stat = {f->name, pass_live_count(plain), pass_live_count(f)};
     ARENA_PUSH(m->arena, m->opt_stats, stat);
     return f;

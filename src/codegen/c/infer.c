@@ -155,7 +155,7 @@ static bool infer_build(Infer *in, const IrModule *m, const CgOptions *o) {
     in->cf.baked_values = ARENA_ARRAY(a, double *, m->predict->nodes.len + 1);
     if (!evaluate(a, m, m->predict, able, o->weights, o->f64, in->cf.baked_values)) return false;
     const char *name = arena_printf(a, "%s_rows", in->cf.prefix);
-    if (!cg_c_predict_kernel(&in->cf, &in->kernel, m->predict, name)) return false;
+    if (!cg_c_predict_kernel(&in->cf, &in->kernel, name)) return false;
     long per_row = in->cf.scratch_per_row > 0 ? in->cf.scratch_per_row : 1;
     in->rows = INFER_STACK_REALS / per_row;
     in->rows = in->rows < 1 ? 1 : in->rows > INFER_MAX_ROWS ? INFER_MAX_ROWS : in->rows;

@@ -88,7 +88,6 @@ bool ll_file_init(LlFile *lf, Arena *a, const IrModule *m, const CgOptions *o, L
     lf->b = LLVMCreateBuilderInContext(lf->ctx);
     lf->owns_ctx = ctx == NULL;
     types(lf);
-    cg_scratch(a, m, &lf->layout, o->unroll, &lf->scratch_fixed, &lf->scratch_per_row);
     return true;
 }
 

@@ -1,0 +1,351 @@
+/*
+** print.c — a LoopKernel as LLVM functions: nothing is decided here. As in
+** the C backend, each kernel is two functions: the body takes every buffer
+** as a noalias parameter (alias analysis then knows that activations,
+** weights and gradients never overlap, and the loops vectorize without
+** run-time checks), and the ABI's function computes the pointers into
+** params, grads, opt and scratch and calls it.
+**
+** Loops are built in the form clang's -O2 leaves them (a guard, then a
+** bottom-tested body with a phi for the counter). A chunk of accumulator
+** lanes (LH_LANES) is written out, lane by lane, so that its locals have
+** constant indices and live in registers, as C compilers unroll it.
+*/
+#include "llgen.h"
+
+#include <string.h>
+
+typedef struct Lp {
+    LlFile *lf;
+    const LoopKernel *k;
+    LLVMBuilderRef b;
+    LLVMValueRef fn;
+    LLVMBasicBlockRef entry;
+    LLVMValueRef *buf;   /* per LBuf: its pointer */
+    LLVMValueRef *local; /* per LLocal: its alloca */
+    LLVMValueRef var[LV_COUNT];
+    LLVMValueRef n, seed, first_row, step, sc, lr, step_r, loss, y;
+} Lp;
+
+/* ---- values ---- */
+
+static LLVMValueRef i64(Lp *p, long v) {
+    return ll_i64(p->lf, v);
+}
+
+static LLVMValueRef index_value(Lp *p, LIdx x) {
+    LLVMValueRef v = i64(p, x.c);
+    for (int i = 0; i < LV_COUNT; i++) {
+        if (!x.k[i]) continue;
+        if (!p->var[i]) die("loop IR: %s read outside its loop in %s", lv_name(i), p->k->name);
+        LLVMValueRef term = x.k[i] == 1 ? p->var[i] : LLVMBuildNSWMul(p->b, p->var[i], i64(p, x.k[i]), "");
+        v = LLVMBuildNSWAdd(p->b, v, term, "");
+    }
+    return v;
+}
+
+static LLVMValueRef buf_at(Lp *p, int buf, LIdx idx) {
+    LLVMValueRef i = index_value(p, idx);
+    return LLVMBuildInBoundsGEP2(p->b, p->lf->real, p->buf[buf], &i, 1, "");
+}
+
+static LLVMValueRef local_at(Lp *p, int local, LIdx idx) {
+    const LLocal *l = &p->k->locals.items[local];
+    if (!l->size) return p->local[local];
+    LLVMValueRef at[2] = {i64(p, 0), index_value(p, idx)};
+    return LLVMBuildInBoundsGEP2(p->b, LLVMArrayType(p->lf->real, (unsigned)l->size), p->local[local], at, 2, "");
+}
+
+static LLVMValueRef load(Lp *p, LLVMValueRef addr) {
+    return LLVMBuildLoad2(p->b, p->lf->real, addr, "");
+}
+
+static LLVMValueRef expr(Lp *p, const LExpr *e) {
+    LlFile *lf = p->lf;
+    switch (e->kind) {
+    case LX_CONST: return ll_real(lf, e->value);
+    case LX_LOAD: return load(p, buf_at(p, e->buf, e->idx));
+    case LX_LOCAL: return load(p, local_at(p, e->local, e->idx));
+    case LX_ARG: return e->arg == LA_LR ? p->lr : e->arg == LA_STEP ? p->step_r : p->sc;
+    case LX_ONE_HOT: return ll_one_hot(lf, p->b, expr(p, e->in[0]), index_value(p, e->idx));
+    case LX_MASK: {
+        LLVMValueRef row = LLVMBuildNSWAdd(p->b, p->first_row, index_value(p, lidx_add(lidx_var(LV_R), lidx_const(e->row))), "");
+        LLVMValueRef counter = LLVMBuildOr(p->b, i64(p, (long)((unsigned long)e->stream << 32)),
+                                           index_value(p, e->idx), "");
+        return ll_mask(lf, p->b, p->seed, row, counter, e->value);
+    }
+    default: break;
+    }
+    LLVMValueRef arg[3];
+    for (int i = 0; i < lop_arity(e->op); i++) arg[i] = expr(p, e->in[i]);
+    return ll_scalar(lf, p->b, e->op, e->value, arg);
+}
+
+/* ---- statements ---- */
+
+static LLVMBasicBlockRef new_block(Lp *p, const char *name) {
+    return LLVMAppendBasicBlockInContext(p->lf->ctx, p->fn, name);
+}
+
+static LLVMValueRef bound(Lp *p, LBound b) {
+    if (!b.rows) return i64(p, b.c);
+    LLVMValueRef n = p->n;
+    if (b.rows > 1) n = LLVMBuildNSWMul(p->b, LLVMBuildSDiv(p->b, n, i64(p, b.rows), ""), i64(p, b.rows), "");
+    return b.c ? LLVMBuildNSWAdd(p->b, n, i64(p, b.c), "") : n;
+}
+
+static void stmts(Lp *p, const LStmt *s);
+
+static void loop(Lp *p, const LStmt *s) {
+    LLVMValueRef saved = p->var[s->var];
+    if (s->hint == LH_LANES && !s->from.rows && !s->to.rows) { /* written out */
+        for (long i = s->from.c; i < s->to.c; i += s->step) {
+            p->var[s->var] = i64(p, i);
+            stmts(p, s->body);
+        }
+        p->var[s->var] = saved;
+        return;
+    }
+    LLVMValueRef from = bound(p, s->from), to = bound(p, s->to);
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(p->b), head = new_block(p, "loop"), exit = new_block(p, "next");
+    LLVMValueRef any = LLVMBuildICmp(p->b, LLVMIntSLT, from, to, "");
+    LLVMBuildCondBr(p->b, any, head, exit);
+    LLVMPositionBuilderAtEnd(p->b, head);
+    LLVMValueRef i = LLVMBuildPhi(p->b, p->lf->i64, lv_name(s->var));
+    LLVMAddIncoming(i, &from, &pre, 1);
+    p->var[s->var] = i;
+    stmts(p, s->body);
+    LLVMValueRef next = LLVMBuildNSWAdd(p->b, i, i64(p, s->step), "");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(p->b);
+    LLVMBuildCondBr(p->b, LLVMBuildICmp(p->b, LLVMIntSLT, next, to, ""), head, exit);
+    LLVMAddIncoming(i, &next, &latch, 1);
+    LLVMPositionBuilderAtEnd(p->b, exit);
+    p->var[s->var] = saved;
+}
+
+static void branch(Lp *p, const LStmt *s) {
+    LLVMValueRef cond = s->cond == LC_HAS_Y ? LLVMBuildIsNotNull(p->b, p->y, "")
+                                            : LLVMBuildICmp(p->b, LLVMIntEQ, p->step, i64(p, 1), "");
+    LLVMBasicBlockRef then = new_block(p, "then"), done = new_block(p, "endif");
+    LLVMBuildCondBr(p->b, cond, then, done);
+    LLVMPositionBuilderAtEnd(p->b, then);
+    stmts(p, s->body);
+    LLVMBuildBr(p->b, done);
+    LLVMPositionBuilderAtEnd(p->b, done);
+}
+
+static void declare(Lp *p, const LStmt *s) {
+    const LLocal *l = &p->k->locals.items[s->local];
+    if (!l->size) {
+        LLVMBuildStore(p->b, expr(p, s->value), p->local[s->local]);
+        return;
+    }
+    for (int i = 0; i < l->size; i++) LLVMBuildStore(p->b, ll_real(p->lf, 0), local_at(p, s->local, lidx_const(i)));
+}
+
+static void add_loss(Lp *p, const LStmt *s) {
+    LlFile *lf = p->lf;
+    LLVMValueRef v = expr(p, s->value);
+    if (!lf->o->f64) v = LLVMBuildFPExt(p->b, v, lf->dbl, "");
+    if (s->times_rows) v = LLVMBuildFMul(p->b, LLVMBuildSIToFP(p->b, p->n, lf->dbl, ""), v, "");
+    LLVMValueRef sum = LLVMBuildLoad2(p->b, lf->dbl, p->loss, "");
+    LLVMBuildStore(p->b, LLVMBuildFAdd(p->b, sum, v, ""), p->loss);
+}
+
+static void stmt(Lp *p, const LStmt *s) {
+    LLVMValueRef addr;
+    switch (s->kind) {
+    case LS_LOOP: loop(p, s); break;
+    case LS_BLOCK: stmts(p, s->body); break;
+    case LS_IF: branch(p, s); break;
+    case LS_DECL: declare(p, s); break;
+    case LS_SET: LLVMBuildStore(p->b, expr(p, s->value), local_at(p, s->local, s->idx)); break;
+    case LS_STORE: {
+        LLVMValueRef v = expr(p, s->value);
+        addr = buf_at(p, s->buf, s->idx);
+        if (s->add) v = LLVMBuildFAdd(p->b, load(p, addr), v, "");
+        LLVMBuildStore(p->b, v, addr);
+        break;
+    }
+    case LS_LOSS: add_loss(p, s); break;
+    case LS_COMMENT: break;
+    }
+}
+
+static void stmts(Lp *p, const LStmt *s) {
+    for (; s; s = s->next) stmt(p, s);
+}
+
+/* ---- the two functions ---- */
+
+enum { A_PARAMS, A_GRADS, A_OPT, A_SCRATCH, A_X, A_T, A_N, A_SCALE, A_SEED, A_FIRST, A_Y, A_STEP, A_LR, A_COUNT };
+
+static const char *const slot_names[A_COUNT] = {"params", "grads", "opt", "scratch", "x", "t", "n",
+                                                "scale", "seed", "first_row", "y", "step", "learning_rate"};
+
+/* The ABI's argument order (nnc_abi.h). */
+static int abi_args(LKernelKind kind, const int **slot) {
+    static const int predict[] = {A_PARAMS, A_SCRATCH, A_X, A_Y, A_N};
+    static const int train[] = {A_PARAMS, A_GRADS, A_SCRATCH, A_X, A_T, A_N, A_SCALE, A_SEED, A_FIRST, A_Y};
+    static const int eval[] = {A_PARAMS, A_SCRATCH, A_X, A_T, A_N, A_Y};
+    static const int regularize[] = {A_PARAMS, A_GRADS};
+    static const int update[] = {A_PARAMS, A_GRADS, A_OPT, A_STEP, A_LR};
+    static const int *const slots[] = {predict, train, eval, regularize, update};
+    static const int counts[] = {5, 10, 6, 2, 5};
+    *slot = slots[kind];
+    return counts[kind];
+}
+
+/* The body's scalars and rows: the ABI's arguments but its buffers. */
+static bool body_slot(int slot) {
+    return slot >= A_X;
+}
+
+static LLVMTypeRef slot_type(LlFile *lf, int slot) {
+    switch (slot) {
+    case A_N: return lf->i32;
+    case A_SCALE: case A_LR: return lf->dbl;
+    case A_SEED: case A_FIRST: case A_STEP: return lf->i64;
+    default: return lf->ptr;
+    }
+}
+
+static bool pointer_arg(const LBuf *b) {
+    return b->base <= LB_SCRATCH;
+}
+
+static LLVMValueRef make_body(Lp *p, const int *slot, int nslots) {
+    LlFile *lf = p->lf;
+    const LoopKernel *k = p->k;
+    LLVMTypeRef *types = ARENA_ARRAY(lf->arena, LLVMTypeRef, nslots + k->bufs.len + 1);
+    int count = 0;
+    for (int i = 0; i < nslots; i++)
+        if (body_slot(slot[i])) types[count++] = slot_type(lf, slot[i]);
+    for (int i = 0; i < k->bufs.len; i++)
+        if (pointer_arg(&k->bufs.items[i])) types[count++] = lf->ptr;
+    bool loss = k->kind != LK_PREDICT && k->kind != LK_UPDATE;
+    LLVMValueRef fn = ll_function(lf, arena_printf(lf->arena, "%s.body", k->name),
+                                  LLVMFunctionType(loss ? lf->dbl : lf->voidt, types, (unsigned)count, false), false);
+    for (int i = 0; i < count; i++)
+        if (types[i] == lf->ptr) ll_noalias(lf, fn, (unsigned)i);
+    return fn;
+}
+
+/* The ABI function: pointers into the buffers, then the body. */
+static void make_outer(Lp *p, LLVMValueRef outer, LLVMValueRef body, const int *slot, int nslots) {
+    LlFile *lf = p->lf;
+    const LoopKernel *k = p->k;
+    LLVMBuilderRef b = lf->b;
+    LLVMValueRef arg[A_COUNT] = {0};
+    for (int i = 0; i < nslots; i++) {
+        arg[slot[i]] = LLVMGetParam(outer, (unsigned)i);
+        LLVMSetValueName2(arg[slot[i]], slot_names[slot[i]], strlen(slot_names[slot[i]]));
+    }
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(lf->ctx, outer, "entry"));
+    LLVMValueRef *args = ARENA_ARRAY(lf->arena, LLVMValueRef, nslots + k->bufs.len + 1);
+    int count = 0;
+    for (int i = 0; i < nslots; i++)
+        if (body_slot(slot[i])) args[count++] = arg[slot[i]];
+    for (int i = 0; i < k->bufs.len; i++) {
+        const LBuf *buf = &k->bufs.items[i];
+        if (!pointer_arg(buf)) continue;
+        LLVMValueRef off = ll_i64(lf, buf->offset);
+        args[count++] = LLVMBuildInBoundsGEP2(b, lf->real, arg[buf->base - LB_PARAMS + A_PARAMS], &off, 1, buf->name);
+    }
+    LLVMValueRef r = LLVMBuildCall2(b, LLVMGetElementType(LLVMTypeOf(body)), body, args, (unsigned)count, "");
+    if (LLVMGetTypeKind(LLVMGetReturnType(LLVMGetElementType(LLVMTypeOf(body)))) == LLVMVoidTypeKind)
+        LLVMBuildRetVoid(b);
+    else
+        LLVMBuildRet(b, r);
+}
+
+/* CONST arrays: private constant globals, as the C backend's static const. */
+static LLVMValueRef const_array(Lp *p, const LBuf *buf) {
+    LlFile *lf = p->lf;
+    LLVMValueRef *v = ARENA_ARRAY(lf->arena, LLVMValueRef, buf->count + 1);
+    for (long i = 0; i < buf->count; i++) v[i] = ll_real(lf, buf->round ? (double)(float)buf->data[i] : buf->data[i]);
+    LLVMTypeRef type = LLVMArrayType(lf->real, (unsigned)buf->count);
+    LLVMValueRef g = LLVMAddGlobal(lf->mod, type, arena_printf(lf->arena, "%s.%s", p->k->name, buf->name));
+    LLVMSetInitializer(g, LLVMConstArray(lf->real, v, (unsigned)buf->count));
+    LLVMSetGlobalConstant(g, true);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+    LLVMValueRef zero[2] = {ll_i64(lf, 0), ll_i64(lf, 0)};
+    return LLVMConstInBoundsGEP2(type, g, zero, 2);
+}
+
+/* The body's entry: arguments bound to buffers and scalars, locals. */
+static void body_entry(Lp *p, const int *slot, int nslots) {
+    static const int row_slot[] = {A_X, A_T, A_Y};
+    LlFile *lf = p->lf;
+    const LoopKernel *k = p->k;
+    p->entry = LLVMAppendBasicBlockInContext(lf->ctx, p->fn, "entry");
+    LLVMPositionBuilderAtEnd(p->b, p->entry);
+    LLVMValueRef scalar[A_COUNT] = {0};
+    int at = 0;
+    for (int i = 0; i < nslots; i++)
+        if (body_slot(slot[i])) scalar[slot[i]] = LLVMGetParam(p->fn, (unsigned)at++);
+    for (int i = 0; i < k->bufs.len; i++) {
+        const LBuf *buf = &k->bufs.items[i];
+        if (pointer_arg(buf)) p->buf[i] = LLVMGetParam(p->fn, (unsigned)at++);
+        else if (buf->base == LB_CONST) p->buf[i] = const_array(p, buf);
+        else if (buf->base >= LB_X && buf->base <= LB_Y) p->buf[i] = scalar[row_slot[buf->base - LB_X]];
+        else die("loop IR: buffer %s has no storage in LLVM", buf->name);
+        LLVMSetValueName2(p->buf[i], buf->name, strlen(buf->name));
+    }
+    if (scalar[A_N]) p->n = LLVMBuildSExt(p->b, scalar[A_N], lf->i64, "rows");
+    p->seed = scalar[A_SEED];
+    p->first_row = scalar[A_FIRST];
+    p->step = scalar[A_STEP];
+    if (scalar[A_SCALE]) p->sc = lf->o->f64 ? scalar[A_SCALE] : LLVMBuildFPTrunc(p->b, scalar[A_SCALE], lf->real, "sc");
+    if (scalar[A_LR]) p->lr = lf->o->f64 ? scalar[A_LR] : LLVMBuildFPTrunc(p->b, scalar[A_LR], lf->real, "lr");
+    if (p->step) p->step_r = LLVMBuildSIToFP(p->b, p->step, lf->real, "step_r");
+    for (int i = 0; i < k->locals.len; i++) {
+        const LLocal *l = &k->locals.items[i];
+        LLVMTypeRef type = l->size ? LLVMArrayType(lf->real, (unsigned)l->size) : lf->real;
+        p->local[i] = LLVMBuildAlloca(p->b, type, l->name);
+    }
+    p->loss = LLVMBuildAlloca(p->b, lf->dbl, "loss");
+    LLVMBuildStore(p->b, LLVMConstReal(lf->dbl, 0), p->loss);
+    p->y = scalar[A_Y];
+}
+
+bool ll_print_kernel(LlFile *lf, const LoopKernel *k) {
+    Lp p = {.lf = lf, .k = k, .b = lf->b};
+    p.buf = ARENA_ARRAY(lf->arena, LLVMValueRef, k->bufs.len + 1);
+    p.local = ARENA_ARRAY(lf->arena, LLVMValueRef, k->locals.len + 1);
+    const int *slot;
+    int nslots = abi_args(k->kind, &slot);
+    LLVMTypeRef types[A_COUNT];
+    for (int i = 0; i < nslots; i++) types[i] = slot_type(lf, slot[i]);
+    bool loss = k->kind != LK_PREDICT && k->kind != LK_UPDATE;
+    LLVMValueRef outer = ll_function(lf, k->name, LLVMFunctionType(loss ? lf->dbl : lf->voidt, types,
+                                                                    (unsigned)nslots, false), true);
+    p.fn = make_body(&p, slot, nslots);
+    make_outer(&p, outer, p.fn, slot, nslots);
+    body_entry(&p, slot, nslots);
+    stmts(&p, k->body->body);
+    if (loss) LLVMBuildRet(p.b, LLVMBuildLoad2(p.b, lf->dbl, p.loss, ""));
+    else LLVMBuildRetVoid(p.b);
+    lf->kernel[k->kind] = outer;
+    return true;
+}
+
+void ll_noalias(LlFile *lf, LLVMValueRef fn, unsigned index) {
+    unsigned id = LLVMGetEnumAttributeKindForName("noalias", 7);
+    LLVMAddAttributeAtIndex(fn, index + 1, LLVMCreateEnumAttribute(lf->ctx, id, 0));
+}
+
+bool ll_kernels(LlFile *lf) {
+    CgLowerOptions lo = {.unroll = lf->o->unroll, .f64 = lf->o->f64};
+    LoopKernel *k[5];
+    if (!cg_lower_model(lf->arena, lf->m, &lf->layout, lf->prefix, &lo, k)) return false;
+    lf->scratch_fixed = lf->scratch_per_row = 0;
+    for (int kind = 0; kind < 5; kind++) {
+        if (!k[kind]) continue;
+        if (!ll_print_kernel(lf, k[kind])) return false;
+        if (k[kind]->scratch_fixed > lf->scratch_fixed) lf->scratch_fixed = k[kind]->scratch_fixed;
+        if (k[kind]->scratch_per_row > lf->scratch_per_row) lf->scratch_per_row = k[kind]->scratch_per_row;
+    }
+    return true;
+}

@@ -1,0 +1,214 @@
+/*
+** loops.h — the loop IR: a kernel as the target will run it, decided once.
+**
+**   IrFunc ──plan.c──▶ CgPlan ──lower*.c──▶ LoopKernel ──c/print.c──▶ C text
+**                                                    └──llvm/print.c─▶ LLVM IR
+**
+** A LoopKernel is a tree of statements (loops with constant or row-count
+** bounds, blocks, local declarations and assignments, stores to affine
+** indices, the loss) over expressions (constants, loads, locals, scalar
+** ops, the dropout mask). Everything a kernel does — the row loop, phases,
+** tiles, transposed copies, epilogues, reductions, register-blocked
+** accumulators, output writes — is decided by the lowering; a printer only
+** spells each statement in its target's terms, so the C and the LLVM
+** kernels do the same arithmetic in the same order.
+**
+** This header is all a printer sees: it includes neither ir.h nor the plan.
+*/
+#ifndef NNC_LOOPS_H
+#define NNC_LOOPS_H
+
+#include <stdio.h>
+
+#include "../nnc.h"
+
+/* ---- indices: c + Σ k[v]·v over the loop variables ---- */
+
+#define LV_AXES 8 /* as IR_MAX_RANK */
+/* Loop variables by role: the row, a node's own axes (i0..), an operand's
+** (j0..), a matmul's inner dimension (k), a block of columns (jb), an
+** element of a parameter (e). */
+enum { LV_R, LV_I0, LV_J0 = LV_I0 + LV_AXES, LV_K = LV_J0 + LV_AXES, LV_JB, LV_E, LV_COUNT };
+const char *lv_name(int v); /* "r", "i0", "j3", "k", "jb", "e" */
+
+typedef struct LIdx {
+    long c;
+    long k[LV_COUNT];
+} LIdx;
+LIdx lidx_const(long c);
+LIdx lidx_var(int v);
+LIdx lidx_add(LIdx a, LIdx b);
+LIdx lidx_scale(LIdx a, long m);
+bool lidx_is_const(LIdx a);
+/* "r * 40 + i0 + 3": the constant last, 0 when nothing else. */
+const char *lidx_text(Arena *a, LIdx x);
+
+/* ---- buffers ---- */
+
+typedef enum LBufBase {
+    LB_PARAMS, LB_GRADS, LB_OPT, LB_SCRATCH, /* pointers at an offset into the caller's buffers */
+    LB_X, LB_T, LB_Y,                        /* the kernel's row arguments */
+    LB_CONST,                                /* a constant array of the kernel */
+    LB_BAKED,                                /* inference code: a baked weight array w<key> */
+} LBufBase;
+
+typedef struct LBuf {
+    LBufBase base;
+    long offset;        /* PARAMS, GRADS, OPT, SCRATCH: in reals */
+    const char *name;   /* "p0", "a7", "g2", "s1_0", "c5", "x", "w3" */
+    const char *note;   /* what it holds, its shape */
+    bool written;
+    const double *data; /* CONST: count values */
+    long count;
+    bool round;         /* CONST: values computed in double, stored as nnc_real */
+    int key;            /* BAKED: the parameter */
+} LBuf;
+
+/* ---- expressions ---- */
+
+/* Scalar formulas: the element-wise ops of the IR, each spelled by the
+** printer (libm at nnc_real's precision, the stable forms of helpers). */
+typedef enum LOp {
+    LOP_NEG, LOP_EXP, LOP_LOG, LOP_SQRT, LOP_ABS, LOP_TANH, LOP_ERF, LOP_SQUARE, LOP_STEP, LOP_RELU,
+    LOP_SELU, LOP_SIGMOID, LOP_SOFTPLUS, LOP_SOFTSIGN, LOP_SWISH, LOP_GELU, LOP_SIGN,
+    LOP_LEAKY_RELU, LOP_ELU, /* value: alpha */
+    LOP_ADD, LOP_SUB, LOP_MUL, LOP_DIV, LOP_POW, LOP_GT, LOP_GE, LOP_EQ, LOP_DIVNZ, LOP_MINIMUM,
+    LOP_MAXIMUM,
+    LOP_SELECT, /* a != 0 ? b : c */
+    LOP_COUNT
+} LOp;
+extern const char *const lop_names[LOP_COUNT];
+int lop_arity(LOp op);
+
+typedef enum LArg {
+    LA_LR,     /* update: (nnc_real)learning_rate */
+    LA_STEP,   /* update: (nnc_real)step */
+    LA_SCALE,  /* forward_backward: (nnc_real)scale */
+} LArg;
+
+typedef enum LxKind {
+    LX_CONST,   /* value */
+    LX_LOAD,    /* bufs[buf][idx] */
+    LX_LOCAL,   /* locals[local], or its element idx */
+    LX_ARG,     /* arg */
+    LX_OP,      /* op(in...), value its parameter */
+    LX_ONE_HOT, /* (long)in[0] == idx ? 1 : 0 */
+    LX_MASK,    /* dropout: nnc_uniform(seed, first_row + r + row, stream << 32 | idx) >= value
+                ** ? 1 / (1 - value) : 0 */
+} LxKind;
+
+typedef struct LExpr {
+    LxKind kind;
+    LOp op;
+    double value;
+    int buf, local;
+    LIdx idx;
+    LArg arg;
+    long row, stream;   /* MASK */
+    struct LExpr *in[3];
+} LExpr;
+
+/* ---- statements ---- */
+
+/* A loop bound: c, or with rows set (n / rows) * rows + c, n being the
+** kernel's row count. */
+typedef struct LBound {
+    long c;
+    long rows;
+} LBound;
+
+typedef enum LHint {
+    LH_NONE,
+    LH_VECTOR, /* the body is independent across iterations: vectorize it */
+    LH_LANES,  /* a chunk of accumulator lanes: unroll fully, keep in registers */
+} LHint;
+
+typedef enum LCond {
+    LC_HAS_Y,      /* the caller asked for predictions (y != NULL) */
+    LC_FIRST_STEP, /* update: step == 1 */
+} LCond;
+
+typedef enum LsKind {
+    LS_LOOP,    /* for (var = from; var < to; var += step) body */
+    LS_BLOCK,   /* { body }: a scope for locals */
+    LS_IF,      /* if (cond) body */
+    LS_DECL,    /* a local, set to value (arrays: every element to 0) */
+    LS_SET,     /* local (element idx of an array) = value */
+    LS_STORE,   /* bufs[buf][idx] = value, or += with add */
+    LS_LOSS,    /* loss += (double)value, times the row count with times_rows */
+    LS_COMMENT, /* text */
+} LsKind;
+
+typedef struct LStmt {
+    LsKind kind;
+    struct LStmt *next, *body;
+    int var, step;
+    LBound from, to;
+    LHint hint;
+    LCond cond;
+    int buf, local;
+    LIdx idx;
+    bool add, times_rows;
+    LExpr *value;
+    const char *text;
+} LStmt;
+
+typedef struct LLocal {
+    const char *name; /* "acc", "av0", "m", "v12": unique in its scope */
+    int size;         /* 0: a scalar */
+    bool is_const;    /* assigned once, at its declaration */
+} LLocal;
+
+/* ---- kernels ---- */
+
+typedef enum LKernelKind { LK_PREDICT, LK_TRAIN, LK_EVAL, LK_REGULARIZE, LK_UPDATE } LKernelKind;
+extern const char *const lk_kind_names[5]; /* "predict", "forward_backward", ... */
+
+typedef struct LoopKernel {
+    const char *name;  /* the ABI function's; the body function is name_body */
+    const char *doc;   /* one line on what it computes */
+    LKernelKind kind;
+    struct { LBuf *items; int len, cap; } bufs;
+    struct { LLocal *items; int len, cap; } locals;
+    LStmt *body;
+    long scratch_fixed, scratch_per_row; /* row kernels: what the caller provides */
+    bool uses_seed, uses_scale, uses_lr, uses_step, has_loss;
+    int opt_slots;     /* update: the optimizer's state tensors per parameter */
+} LoopKernel;
+
+/* --emit=loops: every kernel of a model as indented text (loop_dump.c). */
+void loops_dump(FILE *out, const LoopKernel *k);
+
+/* ---- loop_build.c: building a kernel, statement by statement ----
+** The builder appends to the innermost open LS_LOOP, LS_BLOCK or LS_IF:
+**   lb_loop(b, LV_R, from, to, 1, LH_NONE); ...; lb_close(b);           */
+typedef struct LBuilder {
+    Arena *arena;
+    LoopKernel *k;
+    LStmt *open[64];  /* open statements; open[0] the kernel's root block */
+    LStmt **tail[64]; /* where each one's next statement goes */
+    int depth;
+} LBuilder;
+
+void lb_init(LBuilder *b, Arena *a, LoopKernel *k);
+int lb_buf(LBuilder *b, LBuf buf);
+int lb_local(LBuilder *b, const char *name, int size, bool is_const);
+void lb_loop(LBuilder *b, int var, LBound from, LBound to, int step, LHint hint);
+void lb_block(LBuilder *b);
+void lb_if(LBuilder *b, LCond cond);
+void lb_close(LBuilder *b);
+void lb_decl(LBuilder *b, int local, LExpr *value);
+void lb_set(LBuilder *b, int local, LIdx idx, LExpr *value);
+void lb_store(LBuilder *b, int buf, LIdx idx, LExpr *value, bool add);
+void lb_loss(LBuilder *b, LExpr *value, bool times_rows);
+void lb_comment(LBuilder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+LBound lbound(long c);
+LBound lbound_rows(long rows, long c);
+
+LExpr *lx_const(Arena *a, double v);
+LExpr *lx_load(Arena *a, int buf, LIdx idx);
+LExpr *lx_local(Arena *a, int local, LIdx idx);
+LExpr *lx_arg(Arena *a, LArg arg);
+LExpr *lx_op(Arena *a, LOp op, double value, LExpr *x, LExpr *y, LExpr *z);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+** lower.h — the lowering's own interface, shared by src/codegen/lower*.c
+** only: from one planned IrFunc to a LoopKernel (loops.h). Everything
+** here is prefixed lw_ or Lw.
+*/
+#ifndef NNC_LOWER_H
+#define NNC_LOWER_H
+
+#include "codegen.h"
+#include "loops.h"
+
+/* A kernel being lowered. */
+typedef struct Lw {
+    Arena *arena;
+    LBuilder b;
+    LoopKernel *lk;
+    const IrFunc *f;
+    const CgPlan *plan;
+    const CgLayout *layout;
+    const CgLowerOptions *opt;
+    int *buf_of;   /* per node id: the LBuf of its storage, -1 until read or written */
+    int *tbuf_of;  /* per node id: a matmul's transposed copy */
+    int *grad_buf; /* per parameter */
+    int *param_buf; /* per parameter */
+    int *state_buf; /* per parameter and slot (4 each) */
+    int arg_buf[3]; /* x, t, y */
+    LExpr **temp;  /* per node id: its value at the current element */
+    /* Every tensor is read as its flat contiguous storage at coordinate c[0]
+    ** (or at 0 when it has one element): lower_pointwise.c's loops over a
+    ** parameter's elements, where every value has its shape or is a scalar. */
+    bool flat;
+    int row_offset; /* per-row values are read at row r + row_offset (tiles) */
+} Lw;
+
+/* lower_expr.c: the value of node n at coordinates c (n->shape.rank of
+** them) as a loop-IR expression; the row is the variable r. */
+LExpr *lw_elem(Lw *w, const IrNode *n, const LIdx *c);
+/* The same, computing n from its operands whatever its place. */
+LExpr *lw_compute(Lw *w, const IrNode *n, const LIdx *c);
+/* The buffer and index of access `at` (shape s) at c. */
+int lw_ref(Lw *w, const CgAccess *at, Shape s, const LIdx *c, LIdx *idx);
+LExpr *lw_load(Lw *w, const CgAccess *at, Shape s, const LIdx *c);
+void lw_store(Lw *w, const CgAccess *at, Shape s, const LIdx *c, LExpr *value);
+int lw_grad_buf(Lw *w, int param);
+int lw_param_buf(Lw *w, int param);
+int lw_state_buf(Lw *w, int param, int slot);
+int lw_arg_buf(Lw *w, LBufBase base);
+/* The row-major element number of coordinates c in shape s. */
+LIdx lw_linear(Shape s, const LIdx *c);
+
+/* A loop nest over a shape, or its iterations written out:
+**   LwNest ns; lw_nest_open(&ns, w, shape, LV_I0, unroll);
+**   do { ...ns.c... } while (lw_nest_next(&ns));                        */
+typedef struct LwNest {
+    Lw *w;
+    Shape s;
+    bool unroll;
+    int var0;
+    int loops;       /* loops opened */
+    int split, tail; /* vector nests: main loop's end on the last axis, tail done */
+    long at[IR_MAX_RANK];
+    LIdx c[IR_MAX_RANK];
+} LwNest;
+void lw_nest_open(LwNest *ns, Lw *w, Shape s, int var0, bool unroll);
+/* The same for a nest whose body is straight-line code: the last axis in a
+** loop of a multiple of LW_VECTOR iterations, then the rest written out. */
+void lw_nest_vector(LwNest *ns, Lw *w, Shape s, int var0, bool unroll);
+bool lw_nest_next(LwNest *ns);
+#define LW_VECTOR 8
+
+/* lower_block.c: y[j] = Σ_t a_t·b_t[j] for j < width, the sums in
+** registers: a local array updated in chunks of LW_VECTOR lanes, in
+** blocks of LW_ACC_BLOCK. */
+typedef struct LwAcc {
+    int width;
+    int var;               /* t's loop variable: LV_K or LV_R */
+    LBound from, to;       /* t's range */
+    LExpr *(*scalar)(Lw *w, const void *ctx, int row); /* a_t of row `row` of a tile */
+    LExpr *(*row)(Lw *w, const void *ctx, LIdx j);     /* b_t[j], shared by a tile */
+    /* Stores sum, element j of row `row` of the result. */
+    void (*store)(Lw *w, const void *ctx, int row, LIdx j, LExpr *sum);
+    const void *ctx;
+} LwAcc;
+void lw_acc(Lw *w, const LwAcc *acc);
+/* `tile` rows at once, in blocks of LW_TILE_BLOCK. */
+void lw_acc_tile(Lw *w, const LwAcc *acc, int tile);
+#define LW_ACC_BLOCK 32
+#define LW_TILE_BLOCK 16
+
+/* lower_nodes.c */
+void lw_node(Lw *w, const IrNode *n);
+void lw_matmul_tiled(Lw *w, const IrNode *mm);
+const IrNode *lw_fused_matmul(const Lw *w, const IrNode *root);
+void lw_transpose_copy(Lw *w, const IrNode *mm);
+/* The node's number as --emit=grad-ir prints it (%3), for comments. */
+int lw_number(const Lw *w, const IrNode *n);
+
+/* lower_pointwise.c: regularize and update. */
+bool lw_pointwise(Lw *w);
+/* lower.c */
+Lw lw_new(Arena *a, const IrFunc *f, const CgPlan *plan, const CgLayout *layout, const CgLowerOptions *opt,
+          LoopKernel *lk);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+** lower_block.c — loop nests over shapes, and register blocking for the
+** products that dominate training: a matmul row y[j] = Σ_k x[k]·W[k][j]
+** and a weight gradient row dW[i][j] = Σ_r x[r][i]·dy[r][j]. The sums
+** live in a local array that the loop over t (k or r) updates in chunks of
+** LW_VECTOR lanes:
+**
+**     nnc_real acc[30] = {0};
+**     for (int k = 0; k < 30; k++) {
+**         const nnc_real av = x[k];
+**         for (int j0 = 0; j0 < 8; j0++) acc[j0] += av * W[k * 30 + j0];
+**         ...                                   (chunks at 8 and 16)
+**         acc[24] += av * W[k * 30 + 24];       (the rest, written out)
+**     }
+**
+** Each chunk (LH_LANES) becomes one vector FMA-free multiply-add and,
+** every index being constant once unrolled, the whole array stays in
+** registers. Wide rows go in blocks of LW_ACC_BLOCK.
+**
+** A tile computes several such rows at once (acc0, acc1, ...: rows of the
+** batch for a matmul, rows of dW for a batch sum) so that each vector of
+** W or dy loaded serves every row of the tile.
+*/
+#include "lower.h"
+
+/* ---- nests ---- */
+
+static void nest_loop(LwNest *ns, int d, int from, int to, LHint hint) {
+    lb_loop(&ns->w->b, ns->var0 + d, lbound(from), lbound(to), 1, hint);
+    ns->c[d] = lidx_var(ns->var0 + d);
+    ns->loops++;
+}
+
+void lw_nest_open(LwNest *ns, Lw *w, Shape s, int var0, bool unroll) {
+    *ns = (LwNest){.w = w, .s = s, .unroll = unroll, .var0 = var0, .split = -1};
+    for (int d = 0; d < s.rank; d++) {
+        ns->c[d] = lidx_const(0);
+        if (!unroll && s.dim[d] > 1) nest_loop(ns, d, 0, s.dim[d], LH_NONE);
+    }
+}
+
+/* Compilers vectorize a loop at -O2 only when its trip count is a multiple
+** of the vector length (GCC's very-cheap cost model: no epilogue). So the
+** innermost axis runs to the last multiple of LW_VECTOR in a loop and the
+** few elements after it are written out. */
+void lw_nest_vector(LwNest *ns, Lw *w, Shape s, int var0, bool unroll) {
+    int last = s.rank - 1, len = last >= 0 ? s.dim[last] : 1;
+    if (unroll || len < LW_VECTOR || len % LW_VECTOR == 0) {
+        lw_nest_open(ns, w, s, var0, unroll);
+        return;
+    }
+    Shape outer = s;
+    outer.rank--;
+    lw_nest_open(ns, w, outer, var0, false);
+    ns->s = s;
+    ns->split = len / LW_VECTOR * LW_VECTOR;
+    nest_loop(ns, last, 0, ns->split, LH_VECTOR);
+}
+
+static bool close_all(LwNest *ns) {
+    for (int i = 0; i < ns->loops; i++) lb_close(&ns->w->b);
+    return false;
+}
+
+bool lw_nest_next(LwNest *ns) {
+    if (ns->split >= 0) {
+        int last = ns->s.rank - 1;
+        if (ns->tail == 0) { /* the main loop */
+            lb_close(&ns->w->b);
+            ns->loops--;
+        }
+        long at = ns->split + ns->tail++;
+        if (at < ns->s.dim[last]) {
+            ns->c[last] = lidx_const(at);
+            return true;
+        }
+        return close_all(ns);
+    }
+    if (!ns->unroll) return close_all(ns);
+    for (int d = ns->s.rank - 1; d >= 0; d--) {
+        if (++ns->at[d] < ns->s.dim[d]) {
+            ns->c[d] = lidx_const(ns->at[d]);
+            return true;
+        }
+        ns->at[d] = 0;
+        ns->c[d] = lidx_const(0);
+    }
+    return false;
+}
+
+/* ---- register blocking ---- */
+
+typedef struct Step {
+    const LwAcc *acc;
+    int tile;     /* accumulator rows: acc0.., or one unnamed acc */
+    int sums[64];      /* the accumulators' locals, per tile row */
+    int scalars[64]; /* av, per tile row */
+} Step;
+
+/* acc's index is j's offset in the block: the chunk start, plus j0 in a loop. */
+static LIdx lane(int c, LIdx j) {
+    return j.k[LV_J0] ? lidx_add(lidx_const(c), lidx_var(LV_J0)) : lidx_const(c);
+}
+
+typedef void (*Each)(Lw *w, const Step *st, LIdx j, int c);
+
+/* Chunk loops of LW_VECTOR lanes, then the lanes after the last chunk. */
+static void chunks(Lw *w, const Step *st, int width, LIdx base, Each each) {
+    int full = width / LW_VECTOR * LW_VECTOR;
+    for (int c = 0; c < full; c += LW_VECTOR) {
+        LIdx j = lidx_add(base, lidx_add(lidx_const(c), lidx_var(LV_J0)));
+        lb_loop(&w->b, LV_J0, lbound(0), lbound(LW_VECTOR), 1, LH_LANES);
+        each(w, st, j, c);
+        lb_close(&w->b);
+    }
+    for (int c = full; c < width; c++) each(w, st, lidx_add(base, lidx_const(c)), c);
+}
+
+static LExpr *sum_plus(Lw *w, int sum, LIdx at, LExpr *scalar, LExpr *b) {
+    return lx_op(w->arena, LOP_ADD, 0, lx_local(w->arena, sum, at), lx_op(w->arena, LOP_MUL, 0, scalar, b, NULL),
+                 NULL);
+}
+
+static void update(Lw *w, const Step *st, LIdx j, int c) {
+    Arena *a = w->arena;
+    LExpr *b = st->acc->row(w, st->acc->ctx, j);
+    LIdx at = lane(c, j);
+    if (!st->tile) {
+        lb_set(&w->b, st->sums[0], at, sum_plus(w, st->sums[0], at, lx_local(a, st->scalars[0], lidx_const(0)), b));
+        return;
+    }
+    lb_block(&w->b);
+    int shared = lb_local(&w->b, "b", 0, true);
+    lb_decl(&w->b, shared, b);
+    for (int t = 0; t < st->tile; t++)
+        lb_set(&w->b, st->sums[t], at,
+               sum_plus(w, st->sums[t], at, lx_local(a, st->scalars[t], lidx_const(0)), lx_local(a, shared, lidx_const(0))));
+    lb_close(&w->b);
+}
+
+static void store(Lw *w, const Step *st, LIdx j, int c) {
+    for (int t = 0; t < (st->tile ? st->tile : 1); t++)
+        st->acc->store(w, st->acc->ctx, t, j, lx_local(w->arena, st->sums[t], lane(c, j)));
+}
+
+static void block(Lw *w, Step *st, int width, LIdx base) {
+    Arena *a = w->arena;
+    int rows = st->tile ? st->tile : 1;
+    lb_block(&w->b);
+    for (int t = 0; t < rows; t++) {
+        st->sums[t] = lb_local(&w->b, st->tile ? arena_printf(a, "acc%d", t) : "acc", width, false);
+        lb_decl(&w->b, st->sums[t], NULL);
+    }
+    lb_loop(&w->b, st->acc->var, st->acc->from, st->acc->to, 1, LH_NONE);
+    for (int t = 0; t < rows; t++) {
+        st->scalars[t] = lb_local(&w->b, st->tile ? arena_printf(a, "av%d", t) : "av", 0, true);
+        lb_decl(&w->b, st->scalars[t], st->acc->scalar(w, st->acc->ctx, t));
+    }
+    chunks(w, st, width, base, update);
+    lb_close(&w->b);
+    chunks(w, st, width, base, store);
+    lb_close(&w->b);
+}
+
+static void blocks(Lw *w, Step *st, int size) {
+    int full = st->acc->width / size * size, rest = st->acc->width - full;
+    if (full == size) {
+        block(w, st, size, lidx_const(0));
+    } else if (full) {
+        lb_loop(&w->b, LV_JB, lbound(0), lbound(full), size, LH_NONE);
+        block(w, st, size, lidx_var(LV_JB));
+        lb_close(&w->b);
+    }
+    if (rest) block(w, st, rest, lidx_const(full));
+}
+
+void lw_acc(Lw *w, const LwAcc *acc) {
+    Step st = {.acc = acc, .tile = 0};
+    blocks(w, &st, LW_ACC_BLOCK);
+}
+
+void lw_acc_tile(Lw *w, const LwAcc *acc, int tile) {
+    if (tile > 64) die("a tile of %d rows", tile);
+    Step st = {.acc = acc, .tile = tile};
+    blocks(w, &st, LW_TILE_BLOCK);
+}
