@@ -1,143 +1,143 @@
 #!/bin/sh
-# nnc's benchmark (make bench): training samples/s of the generated trainer
-# against PyTorch on the CPU, same architecture, data, batch size, optimizer
-# (adam) and thread count, run back to back; printed as ratios. Also the
-# time from .nn to a ready trainer (nnc + cc -O2) and the latency of
-# --emit=infer at batch 1. A second table sets the LLVM backend (SPEC 5)
-# beside the C backend: time from .nn to a ready trainer for `nnc run` (JIT
-# compile, measured as `nnc run M.nn summary`), --emit=exe, and --emit=c +
-# cc -O2 -march=native; training samples/s of the LLVM kernels and of the C
-# kernels, run back to back, and PyTorch's from the first table. The LLVM
-# kernels are timed in the --emit=exe trainer: the code `nnc run` runs,
-# without its compile time to subtract.
-#   NNC=build/nnc DATA=../shared/data THREADS=1 EPOCHS=... bench/bench.sh
+# make bench: training speed of nnc against the programs a user would
+# otherwise pick, on models A-E of ../shared/bench/README.md, in one run:
+#   nnc C      the generated trainer, cc -O2 -march=native
+#   nnc LLVM   the same model through --emit=exe (the kernels `nnc run` runs)
+#   torch      PyTorch eager on the CPU (bench/torch_mlp.py)
+#   hand C     ../shared/bench/c_mlp_ref.c, plain (c_mlp_naive)
+#   hand BLAS  the same on OpenBLAS sgemm (c_mlp_blas)
+# Same layers, activation, loss, batch size, Adam and thread count. The
+# programs alternate within each repetition; each figure is the median of
+# REPS repetitions (at least 3). Printed: training samples/s, the ratios
+# nnc/BLAS and nnc/torch, and nnc's FLOP rate (6 x parameters x samples/s)
+# as a share of the FMA peak measured by ../shared/bench/fma_peak; the load
+# average before and after (a figure taken on a loaded machine is no
+# figure: check that both are near 0). Then inference: --emit=infer at
+# batch 1 and 256 rows against the hand-written C and its BLAS build.
+#   NNC=build/nnc SHARED=../shared REPS=3 THREADS=1 bench/bench.sh [A B C D E]
 set -eu
 NNC=$(cd "$(dirname "${NNC:-build/nnc}")" && pwd)/$(basename "${NNC:-build/nnc}")
-DATA=$(cd "${DATA:-../shared/data}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+SHARED=$(cd "${SHARED:-$here/../../shared}" && pwd)
+REPS=${REPS:-3}
 THREADS=${THREADS:-1}
 CC=${CC:-cc}
 PYTHON=${PYTHON:-/usr/bin/python3}
-here=$(cd "$(dirname "$0")" && pwd)
+[ "$REPS" -ge 3 ] || { echo "bench: REPS must be at least 3" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+export OPENBLAS_NUM_THREADS="$THREADS" OMP_NUM_THREADS="$THREADS"
 
 now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc -l; }
+calc() { echo "$*" | bc -l; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+json() { sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p"; }
 
-# name data epochs: one row of the table
-row() {
-    name=$1 data=$2 epochs=$3
-    model=$here/models/$name.nn
-    sizes=$(sed -n 's/^# [a-z0-9_]*: the benchmark.s \([0-9-]*\) network.*/\1/p' "$model")
-    batch=$(sed -n 's/^ *batch_size *= *\([0-9]*\)/\1/p' "$model")
-    loss=bce
-    grep -q softmax "$model" && loss=sce
+make -s -C "$SHARED/bench" OUT="$work/peers" >/dev/null
+# "zmm (AVX-512)  1 thread(s):   168.2 GFLOP/s ...": the best vector width's figure
+peak=$("$work/peers/fma_peak" | awk -v t="$THREADS" '$3 == t && $4 == "thread(s):" && $5 > best { best = $5 } END { print best }')
+
+# model: name layers act loss batch data nnc-epochs torch-epochs
+model_A() { echo "mlp_30_30_15_1 30,30,15,1 relu bce 32 cancer_train.csv 1000 50"; }
+model_B() { echo "mlp_64_32_10 64,32,10 relu ce 32 digits_train.csv 300 15"; }
+model_C() { echo "mlp_784_16_16_10 784,16,16,10 sigmoid ce 32 fashion_small_train.csv 30 2"; }
+model_D() { echo "mlp_784_128_10 784,128,10 relu ce 128 fashion_small_train.csv 10 2"; }
+model_E() { echo "mlp_784_512_512_10 784,512,512,10 relu ce 128 fashion_small_train.csv 3 1"; }
+
+# samples/s of a trainer: the run with --epochs 0 (loading, statistics)
+# subtracted, as the peers time their training loop alone.
+nnc_rate() {
+    bin=$1 data=$2 epochs=$3 rows=$4
+    t0=$(now); "$bin" train "$data" --epochs 0 --verbose 0 --no-save --threads "$THREADS" >/dev/null
+    t1=$(now); "$bin" train "$data" --epochs "$epochs" --verbose 0 --no-save --threads "$THREADS" >/dev/null
+    t2=$(now)
+    calc "$epochs * $rows / (($t2 - $t1) - ($t1 - $t0))"
+}
+
+params_of() { # 30,30,15,1 -> Σ (in + 1) · out
+    echo "$1" | tr ',' '\n' | awk 'NR > 1 { p += (last + 1) * $1 } { last = $1 } END { print p }'
+}
+
+echo "nnc benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); threads: $THREADS; repetitions: $REPS (medians)"
+echo "FMA peak (../shared/bench/fma_peak, $THREADS thread(s)): $peak GFLOP/s"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "Training, samples/s:"
+echo
+echo "| model | layers | batch | nnc C | nnc LLVM | torch | hand C | hand C+BLAS | nnc/BLAS | nnc/torch | LLVM/C | nnc % of peak |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+infer_rows=""
+for letter in ${*:-A B C D E}; do
+    set -- $(model_$letter)
+    name=$1 layers=$2 act=$3 loss=$4 batch=$5 data=$SHARED/data/$6 epochs=$7 tepochs=$8
     rows=$(($(wc -l <"$data") - 1))
-
-    t0=$(now)
-    "$NNC" "$model" -o "$work/$name.c"
+    model=$here/models/$name.nn
+    "$NNC" -w "$model" -o "$work/$name.c"
     $CC -O2 -march=native "$work/$name.c" -o "$work/$name" -lm -lpthread
-    t1=$(now)
-    compile=$(elapsed "$t0" "$t1")
+    "$NNC" -w "$model" --emit=exe -o "$work/${name}_llvm"
+    tloss=sce
+    [ "$loss" = bce ] && tloss=bce
+    c="" l="" t="" h="" b=""
+    rep=0
+    while [ $rep -lt "$REPS" ]; do
+        c="$c $(nnc_rate "$work/$name" "$data" "$epochs" "$rows")"
+        l="$l $(nnc_rate "$work/${name}_llvm" "$data" "$epochs" "$rows")"
+        t="$t $("$PYTHON" "$here/torch_mlp.py" "$data" "$(echo "$layers" | tr , -)" "$tloss" "$batch" "$tepochs" "$THREADS" "$act")"
+        h="$h $("$work/peers/c_mlp_naive" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 2 --n "$rows" --infer-min-time 0 | json train_sps)"
+        b="$b $("$work/peers/c_mlp_blas" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 2 --n "$rows" --infer-min-time 0 | json train_sps)"
+        rep=$((rep + 1))
+    done
+    c=$(echo "$c" | median) l=$(echo "$l" | median) t=$(echo "$t" | median)
+    h=$(echo "$h" | median) b=$(echo "$b" | median)
+    pct=$(calc "6 * $(params_of "$layers") * $c / ($peak * 10^9) * 100")
+    printf '| %s | %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2fx | %.2fx | %.2f | %.1f %% |\n' \
+        "$letter" "$(echo "$layers" | tr , -)" "$batch" "$c" "$l" "$t" "$h" "$b" "$(calc "$c / $b")" \
+        "$(calc "$c / $t")" "$(calc "$l / $c")" "$pct"
 
-    # Loading and normalization statistics are timed apart (--epochs 0) and
-    # subtracted, as PyTorch's loop is timed without them.
-    t0=$(now); "$work/$name" train "$data" --epochs 0 --verbose 0 --threads "$THREADS" >/dev/null; t1=$(now)
-    "$work/$name" train "$data" --epochs "$epochs" --verbose 0 --threads "$THREADS" >/dev/null; t2=$(now)
-    load=$(elapsed "$t0" "$t1")
-    train=$(echo "$(elapsed "$t1" "$t2") - $load" | bc -l)
-    nnc_rate=$(echo "$epochs * $rows / $train" | bc -l)
-    torch_rate=$("$PYTHON" "$here/torch_mlp.py" "$data" "$sizes" "$loss" "$batch" "$epochs" "$THREADS")
-    echo "$torch_rate" >"$work/$name.torch"
-    ratio=$(echo "$nnc_rate / $torch_rate" | bc -l)
-
+    # Inference: the trained weights baked in; batch 1 latency, 256-row throughput.
     "$work/$name" train "$data" --epochs 1 --verbose 0 --save "$work/$name.safetensors" >/dev/null
-    "$NNC" "$model" --emit=infer --weights "$work/$name.safetensors" -o "$work/${name}_infer.c" -H "$work/${name}_infer.h"
-    n_in=${sizes%%-*}
-    n_out=${sizes##*-}
+    "$NNC" -w "$model" --emit=infer --weights "$work/$name.safetensors" -o "$work/${name}_infer.c" \
+        -H "$work/${name}_infer.h"
+    n_in=${layers%%,*} n_out=${layers##*,}
     cat >"$work/${name}_lat.c" <<C
 #include <stdio.h>
 #include <time.h>
 #include "${name}_infer.h"
+static double seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+static float x[256 * $n_in], y[256 * $n_out];
 int main(void) {
-    static float x[$n_in], y[$n_out];
-    struct timespec a, b;
-    long reps = 200000 / $n_in + 1000;
-    for (int i = 0; i < $n_in; i++) x[i] = (float)(i % 7) / 7.0f;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    for (long r = 0; r < reps; r++) { x[r % $n_in] += 1e-6f; ${name}_predict(x, y); }
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    printf("%.3f\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / 1e3 / reps + y[0] * 0);
+    long reps, r;
+    double t0, b1, b256;
+    for (r = 0; r < 256 * $n_in; r++) x[r] = (float)(r % 7) / 7.0f;
+    reps = 20000000 / ($n_in * $n_out + 1000) + 100;
+    t0 = seconds();
+    for (r = 0; r < reps; r++) { x[r % $n_in] += 1e-6f; ${name}_predict(x, y); }
+    b1 = (seconds() - t0) / reps * 1e6;
+    reps = reps / 64 + 5;
+    t0 = seconds();
+    for (r = 0; r < reps; r++) { x[r % $n_in] += 1e-6f; ${name}_predict_batch(x, y, 256); }
+    b256 = (seconds() - t0) / reps / 256 * 1e6;
+    printf("%.4f %.4f %g\n", b1, b256, (double)y[0] * 0);
     return 0;
 }
 C
     $CC -O2 -march=native -I"$work" "$work/${name}_lat.c" "$work/${name}_infer.c" -o "$work/${name}_lat" -lm
-    latency=$("$work/${name}_lat")
-    printf '| %-18s | %5s | %12.0f | %12.0f | %6.2fx | %8.2f s | %8.2f us |\n' \
-        "$sizes" "$batch" "$nnc_rate" "$torch_rate" "$ratio" "$compile" "$latency"
-}
-
-echo "threads: $THREADS; CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+    set -- $("$work/${name}_lat")
+    hand=$("$work/peers/c_mlp_naive" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 1 --n "$rows" --infer-min-time 0.3)
+    blas=$("$work/peers/c_mlp_blas" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 1 --n "$rows" --infer-min-time 0.3)
+    infer_rows="$infer_rows$(printf '| %s | %.3f | %.3f | %.4f | %.4f |' "$letter" "$1" "$(echo "$hand" | json infer_b1_us)" \
+        "$2" "$(echo "$blas" | json infer_b256_us_per_sample)")
+"
+done
 echo
-echo "| network            | batch | nnc samples/s | torch samples/s | nnc/torch | nnc+cc -O2 | infer batch 1 |"
-echo "|--------------------|-------|---------------|-----------------|-----------|------------|---------------|"
-row mlp_30_30_15_1 "$DATA/cancer_train.csv" "${EPOCHS_SMALL:-200}"
-row mlp_64_32_10 "$DATA/digits_train.csv" "${EPOCHS_SMALL:-60}"
-row mlp_784_16_16_10 "$DATA/mnist_train.csv" "${EPOCHS_LARGE:-5}"
-row mlp_784_128_10 "$DATA/mnist_train.csv" "${EPOCHS_LARGE:-5}"
-row mlp_784_512_512_10 "$DATA/mnist_train.csv" "${EPOCHS_HUGE:-2}"
-
-# seconds: the time of "$@" (any output discarded)
-timed() {
-    t0=$(now)
-    "$@" >/dev/null
-    t1=$(now)
-    elapsed "$t0" "$t1"
-}
-
-# the least of three timings of "$@"
-best_of_3() {
-    a=$(timed "$@")
-    b=$(timed "$@")
-    c=$(timed "$@")
-    echo "if ($a < $b) { if ($a < $c) $a else $c } else { if ($b < $c) $b else $c }" | bc -l
-}
-
-# samples/s of a trainer command over data and epochs: the run with
-# --epochs 0 (loading, statistics) subtracted, as above; best of three
-# each, for small networks train in milliseconds.
-rate() {
-    data=$1 epochs=$2
-    shift 2
-    rows=$(($(wc -l <"$data") - 1))
-    setup=$(best_of_3 "$@" train "$data" --epochs 0 --verbose 0 --threads "$THREADS")
-    total=$(best_of_3 "$@" train "$data" --epochs "$epochs" --verbose 0 --threads "$THREADS")
-    echo "$epochs * $rows / ($total - $setup)" | bc -l
-}
-
-# name data epochs: one row of the LLVM table
-llvm_row() {
-    name=$1 data=$2 epochs=$3
-    model=$here/models/$name.nn
-    sizes=$(sed -n 's/^# [a-z0-9_]*: the benchmark.s \([0-9-]*\) network.*/\1/p' "$model")
-    batch=$(sed -n 's/^ *batch_size *= *\([0-9]*\)/\1/p' "$model")
-    jit=$(timed "$NNC" run "$model" summary)
-    exe=$(timed "$NNC" "$model" --emit=exe -o "$work/${name}_exe")
-    c=$(timed sh -c "'$NNC' '$model' -o '$work/$name.c' && $CC -O2 -march=native '$work/$name.c' -o '$work/$name' -lm -lpthread")
-    c_rate=$(rate "$data" "$epochs" "$work/$name")
-    llvm_rate=$(rate "$data" "$epochs" "$work/${name}_exe")
-    torch_rate=$(cat "$work/$name.torch" 2>/dev/null || echo 0)
-    printf '| %-18s | %5s | %11.2f s | %8.2f s | %15.2f s | %14.0f | %11.0f | %5.2fx | %15.0f |\n' \
-        "$sizes" "$batch" "$jit" "$exe" "$c" "$llvm_rate" "$c_rate" "$(echo "$llvm_rate / $c_rate" | bc -l)" "$torch_rate"
-}
-
+echo "Inference (--emit=infer), microseconds:"
 echo
-echo "LLVM backend: time from .nn to a ready trainer, and training samples/s"
+echo "| model | nnc batch 1 | hand C batch 1 | nnc 256 rows, per row | hand C+BLAS 256 rows, per row |"
+echo "|---|---|---|---|---|"
+printf '%s' "$infer_rows"
 echo
-echo "| network            | batch | nnc run (JIT) | --emit=exe | --emit=c + cc -O2 | LLVM samples/s | C samples/s | LLVM/C | torch samples/s |"
-echo "|--------------------|-------|---------------|------------|-------------------|----------------|-------------|--------|-----------------|"
-llvm_row mlp_30_30_15_1 "$DATA/cancer_train.csv" "${EPOCHS_SMALL:-200}"
-llvm_row mlp_64_32_10 "$DATA/digits_train.csv" "${EPOCHS_SMALL:-60}"
-llvm_row mlp_784_16_16_10 "$DATA/mnist_train.csv" "${EPOCHS_LARGE:-5}"
-llvm_row mlp_784_128_10 "$DATA/mnist_train.csv" "${EPOCHS_LARGE:-5}"
-llvm_row mlp_784_512_512_10 "$DATA/mnist_train.csv" "${EPOCHS_HUGE:-2}"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

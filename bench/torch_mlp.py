@@ -3,8 +3,9 @@
 with the same batch size, optimizer and thread count, and prints training
 samples per second (the loop only: data already in tensors).
 
-usage: torch_mlp.py DATA.csv SIZES LOSS BATCH EPOCHS THREADS
-  SIZES  e.g. 30-30-15-1 (input, hidden..., output); hidden layers use relu
+usage: torch_mlp.py DATA.csv SIZES LOSS BATCH EPOCHS THREADS [ACT]
+  SIZES  e.g. 30-30-15-1 (input, hidden..., output)
+  ACT    the hidden layers' activation: relu (default) or sigmoid
   LOSS   bce (sigmoid output) or sce (softmax output, class-index target)
 """
 import sys
@@ -24,6 +25,7 @@ def load(path, n_inputs):
 
 def main():
     path, sizes, loss_name, batch, epochs, threads = sys.argv[1:7]
+    act = torch.nn.Sigmoid if len(sys.argv) > 7 and sys.argv[7] == "sigmoid" else torch.nn.ReLU
     sizes = [int(s) for s in sizes.split("-")]
     batch, epochs, threads = int(batch), int(epochs), int(threads)
     torch.set_num_threads(threads)
@@ -33,7 +35,7 @@ def main():
     for i in range(len(sizes) - 1):
         layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
         if i < len(sizes) - 2:
-            layers.append(torch.nn.ReLU())
+            layers.append(act())
     model = torch.nn.Sequential(*layers)
     if loss_name == "bce":
         loss_fn, y = torch.nn.BCEWithLogitsLoss(), y.reshape(-1, 1)

@@ -105,8 +105,10 @@ static void rt_cb_early_stopping(RtTrainer *tr, int i, int epoch, double current
     if (s->wait >= cb->patience && epoch > 0) {
         tr->stop = 1;
         tr->stopped_epoch = epoch + 1;
-        if (best)
+        if (best) {
             rt_cb_copy(tr, tr->block.params, best);
+            tr->restored_epoch = s->best_epoch + 1;
+        }
     }
 }
 

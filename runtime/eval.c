@@ -117,6 +117,11 @@ int rt_cmd_predict(const NncModel *m, const RtOptions *o) {
     ex.pool = NULL;
     if (!block)
         return RT_EXIT_ERROR;
+    /* SPEC 3: the output path is checked before any work. */
+    if (o->output && rt_output_writable(o->output) != 0) {
+        free(block);
+        return RT_EXIT_ERROR;
+    }
     if (rt_data_load(&d, o->data, m, o->label, 0) != 0) {
         free(block);
         return RT_EXIT_ERROR;

@@ -36,6 +36,13 @@ static double rt_norm_feature(int role, const RtRows *rows, long j) {
         }
         return acc;
     }
+    /* A constant feature: its mean exactly, and variance exactly 0, which
+    ** the kernels read as "only centre it" (SPEC 1.5). Summing n copies
+    ** would round to a mean a few ulps off and a variance of 1e-34. */
+    for (r = 1; r < n && x[r * rows->n_x] == x[0]; r++)
+        ;
+    if (r >= n)
+        return role == NNC_ROLE_NORM_MEAN ? (double)x[0] : 0.0;
     for (r = 0; r < n; r++)
         mean += x[r * rows->n_x];
     mean /= (double)n;

@@ -25,11 +25,19 @@ static int rt_plan_best_copies(const NncModel *m) {
 }
 
 void rt_plan(RtPlan *plan, const NncModel *m, long batch_rows, int workers, int training) {
-    size_t real = sizeof(nnc_real), p = (size_t)m->param_floats;
+    rt_plan_real(plan, m, batch_rows, workers, training, sizeof(nnc_real));
+}
+
+/* The plan for reals of `real` bytes: nnc sizes an f64 trainer's memory
+** with it for the macros of --emit=lib's header. */
+void rt_plan_real(RtPlan *plan, const NncModel *m, long batch_rows, int workers, int training, size_t real) {
+    size_t p = (size_t)m->param_floats;
     long chunks;
     memset(plan, 0, sizeof *plan);
     plan->workers = workers < 1 ? 1 : workers;
-    plan->chunk_rows = batch_rows > 0 && batch_rows < RT_CHUNK_ROWS ? batch_rows : RT_CHUNK_ROWS;
+    plan->chunk_rows = m->param_floats >= RT_BIG_PARAMS ? RT_BIG_CHUNK_ROWS : RT_CHUNK_ROWS;
+    if (batch_rows > 0 && batch_rows < plan->chunk_rows)
+        plan->chunk_rows = batch_rows;
     chunks = batch_rows > 0 ? (batch_rows + plan->chunk_rows - 1) / plan->chunk_rows : 2;
     /* Chunk 0 of a batch writes straight into the gradient; the others need
     ** their own buffers (batch.c). */

@@ -33,8 +33,13 @@
 
 /* Rows per gradient chunk. A batch is cut into chunks of this many rows
 ** whatever --threads says, and chunk gradients are summed in chunk order, so
-** the weights are bit-identical for every thread count (SPEC 3 Determinism). */
+** the weights are bit-identical for every thread count (SPEC 3 Determinism).
+** Each chunk zeroes and then adds a whole gradient: models of at least
+** RT_BIG_PARAMS parameters take chunks of RT_BIG_CHUNK_ROWS rows, so that
+** cost stays small beside the chunk's matrix products. */
 #define RT_CHUNK_ROWS 32
+#define RT_BIG_PARAMS 65536
+#define RT_BIG_CHUNK_ROWS 64
 #define RT_MAX_THREADS 256
 #define RT_MAX_METRICS 16
 #define RT_MAX_LOGS (2 + 2 * RT_MAX_METRICS)
@@ -161,6 +166,7 @@ typedef struct RtOptions {
     double validation_split;
     uint64_t seed;
     int threads, verbose, shuffle;
+    int no_save;            /* --no-save: train keeps its weights unsaved */
     unsigned set;           /* RT_SET_* */
 } RtOptions;
 
@@ -184,6 +190,8 @@ typedef struct RtPlan {
 } RtPlan;
 /* batch_rows: the largest batch (0 = unknown: take RT_CHUNK_ROWS). */
 void rt_plan(RtPlan *plan, const NncModel *m, long batch_rows, int workers, int training);
+void rt_plan_real(RtPlan *plan, const NncModel *m, long batch_rows, int workers, int training,
+                  size_t real);
 typedef struct RtBlock {
     void *base;
     nnc_real *params, *grads, *opt;
@@ -335,7 +343,25 @@ typedef struct RtTrainer {
     RtCbState cb[RT_MAX_CALLBACKS];
     double *history;            /* epochs × (n_logs + 1): logs, learning rate */
     int history_rows, history_cap;
+    int restored_epoch;         /* 1-based epoch restore_best_weights went back to, 0 if none */
+    const char *save;           /* --save, or <model>.safetensors; NULL with --no-save */
+    char save_default[RT_PATH_MAX + 1];
 } RtTrainer;
+
+/* ---- input.c: data from a file, standard input (-) or gzip -dc ---- */
+typedef struct RtInput {
+    FILE *fp;
+    int pipe;               /* from popen: pclose it */
+    const char *path;
+} RtInput;
+FILE *rt_input_open(RtInput *in, const char *path);   /* NULL + message */
+/* 0, or -1 + message when report and gzip failed. */
+int rt_input_close(RtInput *in, int report);
+
+/* ---- outputs.c: the default save path; output paths checked up front ---- */
+const char *rt_default_save_path(const NncModel *m, char *buf, size_t size);
+/* 0, or -1 + "PATH: cannot write: why". */
+int rt_output_writable(const char *path);
 
 int rt_cmd_train(const NncModel *m, const RtOptions *o);
 int rt_callbacks_init(RtTrainer *tr);

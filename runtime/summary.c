@@ -31,13 +31,16 @@ static void rt_summary_kind(char *buf, size_t size, const char *kind) {
     buf[o] = '\0';
 }
 
-static void rt_summary_shape(char *buf, size_t size, int rank, const int *dims) {
-    size_t o = (size_t)snprintf(buf, size, "(None");
+/* A layer's output as Keras prints it, the batch axis first: (None, 4).
+** A param is a tensor of its own, not per sample: its shape as Python
+** writes the tuple, (4, 2), (4,) or (). */
+static void rt_summary_shape(char *buf, size_t size, int batch, int rank, const int *dims) {
+    size_t o = (size_t)snprintf(buf, size, batch ? "(None" : "(");
     int i;
     for (i = 0; i < rank && o < size; i++)
-        o += (size_t)snprintf(buf + o, size - o, ", %d", dims[i]);
+        o += (size_t)snprintf(buf + o, size - o, batch || i ? ", %d" : "%d", dims[i]);
     if (o < size)
-        snprintf(buf + o, size - o, rank == 0 ? ",)" : ")");
+        snprintf(buf + o, size - o, rank == (batch ? 0 : 1) ? ",)" : ")");
 }
 
 /* One row, fields starting at columns 29 and 55 (0-based), as Keras'
@@ -123,7 +126,7 @@ int rt_cmd_summary(const NncModel *m, const RtOptions *o) {
         char name[256], kind[64], shape[128], params[32];
         rt_summary_kind(kind, sizeof kind, l->kind);
         snprintf(name, sizeof name, "%s (%s)", l->name ? l->name : "?", kind);
-        rt_summary_shape(shape, sizeof shape, l->rank, l->dims);
+        rt_summary_shape(shape, sizeof shape, !l->kind || strcmp(l->kind, "param") != 0, l->rank, l->dims);
         snprintf(params, sizeof params, "%ld", l->params);
         rt_summary_row(name, shape, params);
         printf("\n");

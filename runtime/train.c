@@ -127,9 +127,29 @@ static int rt_train_weights(RtTrainer *tr) {
     return rt_norm_stats(tr->m, tr->block.params, &tr->train);
 }
 
+/* SPEC 3: every output path is checked before the data is read and the
+** first epoch runs; train saves to <model>.safetensors unless told. */
+static int rt_train_check_outputs(RtTrainer *tr) {
+    const RtOptions *o = tr->o;
+    tr->save = o->no_save ? NULL
+                          : o->save ? o->save
+                                    : rt_default_save_path(tr->m, tr->save_default, sizeof tr->save_default);
+    if (tr->save && rt_output_writable(tr->save) != 0)
+        return -1;
+    if (o->checkpoint && rt_output_writable(o->checkpoint) != 0)
+        return -1;
+    if (o->history && rt_output_writable(o->history) != 0)
+        return -1;
+    if (o->plot && rt_output_writable(o->plot) != 0)
+        return -1;
+    return 0;
+}
+
 static int rt_train_setup(RtTrainer *tr, const NncModel *m, const RtOptions *o) {
     tr->m = m;
     tr->o = o;
+    if (rt_train_check_outputs(tr) != 0)
+        return -1;
     rt_train_settings(tr, m, o);
     if (o->resume && rt_checkpoint_settings(tr, o->resume) != 0)
         return -1;
@@ -233,6 +253,14 @@ static int rt_train_epoch(RtTrainer *tr) {
 
 static int rt_train_fit(RtTrainer *tr) {
     int rc = RT_EXIT_OK, ran = 0;
+    if (tr->o->resume && (tr->stop || tr->epoch >= tr->epochs) && tr->o->verbose > 0) {
+        if (tr->stop && tr->stopped_epoch > 0)
+            printf("%s: this run already finished: early stopping at epoch %d; nothing to train\n",
+                   tr->o->resume, tr->stopped_epoch);
+        else
+            printf("%s: this run already finished: %d of %d epochs; nothing to train (--epochs N "
+                   "trains on to epoch N)\n", tr->o->resume, tr->epoch, tr->epochs);
+    }
     if (tr->o->checkpoint && tr->epoch >= tr->epochs && rt_checkpoint_save(tr, tr->o->checkpoint) != 0)
         return RT_EXIT_ERROR;
     for (; tr->epoch < tr->epochs && !tr->stop && rc == RT_EXIT_OK; ran++)
@@ -240,6 +268,8 @@ static int rt_train_fit(RtTrainer *tr) {
     /* Keras prints this at the end of training (on_train_end). */
     if (rc == RT_EXIT_OK && ran && tr->stop && tr->stopped_epoch > 0 && tr->o->verbose > 0)
         printf("Epoch %d: early stopping\n", tr->stopped_epoch);
+    if (rc == RT_EXIT_OK && ran && tr->restored_epoch > 0 && tr->o->verbose > 0)
+        printf("Restoring model weights from the end of the best epoch: %d.\n", tr->restored_epoch);
     fflush(stdout);
     return rc;
 }
@@ -247,10 +277,19 @@ static int rt_train_fit(RtTrainer *tr) {
 static int rt_train_outputs(RtTrainer *tr) {
     const RtOptions *o = tr->o;
     RtMeta meta;
+    int i;
     meta.n = 0;
     rt_train_meta(tr, &meta);
-    if (o->save && rt_weights_save(o->save, tr->m, tr->block.params, &meta) != 0)
+    /* restore_best_weights went back: the weights are that epoch's. */
+    for (i = 0; i < meta.n && tr->restored_epoch > 0; i++)
+        if (strcmp(meta.key[i], "epochs") == 0) {
+            snprintf(meta.buf[i], sizeof meta.buf[0], "%d", tr->restored_epoch);
+            meta.value[i] = meta.buf[i];
+        }
+    if (tr->save && rt_weights_save(tr->save, tr->m, tr->block.params, &meta) != 0)
         return RT_EXIT_ERROR;
+    if (tr->save && o->verbose > 0)
+        printf("Saved weights to %s\n", tr->save);
     if (o->history && rt_history_write(tr, o->history) != 0)
         return RT_EXIT_ERROR;
     if (o->plot && rt_plot_write(tr, o->plot) != 0)

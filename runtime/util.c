@@ -48,13 +48,12 @@ double rt_now(void) {
 }
 
 char *rt_read_file(const char *path, size_t *size) {
-    FILE *fp = fopen(path, "rb");
+    RtInput in;
+    FILE *fp = rt_input_open(&in, path);
     char *text = NULL;
     size_t len = 0, cap = 0;
-    if (!fp) {
-        rt_error("%s: cannot open: %s", path, strerror(errno));
+    if (!fp)
         return NULL;
-    }
     /* Read in growing blocks: works for pipes and files alike. A regular
     ** file's size is the first guess, so that small files cost little. */
     {
@@ -75,7 +74,7 @@ char *rt_read_file(const char *path, size_t *size) {
             if (!grown) {
                 rt_error("%s: out of memory reading the file", path);
                 free(text);
-                fclose(fp);
+                rt_input_close(&in, 0);
                 return NULL;
             }
             text = grown;
@@ -89,10 +88,13 @@ char *rt_read_file(const char *path, size_t *size) {
     if (ferror(fp)) {
         rt_error("%s: cannot read: %s", path, strerror(errno));
         free(text);
-        fclose(fp);
+        rt_input_close(&in, 0);
         return NULL;
     }
-    fclose(fp);
+    if (rt_input_close(&in, 1) != 0) {
+        free(text);
+        return NULL;
+    }
     text[len] = '\0';
     *size = len;
     return text;

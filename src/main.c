@@ -14,6 +14,7 @@
 #include "frontend/frontend.h"
 #include "ir/ir.h"
 #include "nnc_abi.h"
+#include "options.h"
 
 typedef enum Emit { EMIT_C, EMIT_LIB, EMIT_INFER, EMIT_LLVM, EMIT_BC, EMIT_OBJ, EMIT_EXE,
                     EMIT_IR, EMIT_GRAD_IR, EMIT_LOOPS, EMIT_DOT } Emit;
@@ -36,22 +37,46 @@ typedef struct Options {
 
 static const char usage_text[] =
     "usage: nnc [OPTIONS] FILE.nn\n"
-    "  -o FILE          output (default: <model>.c; \"-\" is standard output)\n"
+    "  -o FILE          output (default: <model>.c for c, lib and infer, <model>.ll, .bc, .o or\n"
+    "                   <model> for llvm, bc, obj and exe, standard output for ir, grad-ir,\n"
+    "                   loops and dot; \"-\" is standard output)\n"
     "  --emit=KIND      c | lib | infer | llvm | bc | obj | exe | ir | grad-ir | loops | dot\n"
-    "  --check          parse, check and lint only (-v adds the summary)\n"
-    "  -H FILE          write the C header for lib, infer and obj\n"
-    "  --weights FILE   a .safetensors file of trained weights (for infer)\n"
+    "                   (default c; loops: the kernels both backends print)\n"
+    "  --check          parse, check and lint only (-v adds the summary and memory)\n"
+    "  -H FILE          write the C header for lib, infer and obj (default: -o's name with .h,\n"
+    "                   when -o ends in .c or .o)\n"
+    "  --weights FILE   a .safetensors file of trained weights (for infer; no default)\n"
     "  --dtype=f32|f64  the scalar type of the generated code (default f32)\n"
     "  -O0 | -O1 | -O2  IR optimization level (default -O2)\n"
     "  --unroll=N       write out loop nests of at most N iterations (default: from sizes)\n"
-    "  -Werror, -w      warnings as errors / no warnings\n"
-    "  -v               verbose: summary and pass statistics\n"
+    "  -Werror, -w      warnings as errors / no warnings (default: warnings are printed)\n"
+    "  -v               verbose: summary and pass statistics (default off)\n"
     "  --list=KIND      list the built-ins of a kind (layer, activation, function, loss,\n"
     "                   optimizer, initializer, regularizer, metric, callback)\n"
     "  --version, --help\n"
+    "A long option's value may follow '=' or a space (--emit=ir, --emit ir); options may\n"
+    "come before or after the file.\n"
     "nnc run [OPTIONS] FILE.nn [TRAINER ARGS...]\n"
     "                                   compile in memory with LLVM's JIT and run the trainer\n"
+    "                                   (nnc's options may come anywhere; the rest are the\n"
+    "                                   trainer's: nnc run FILE.nn --help lists them)\n"
     "nnc eval 'EXPR'                    evaluate a constant tensor expression and print it\n";
+
+/* Every option, for the closest match to a typo. */
+static const char *const option_names[] = {"-o", "-H", "--weights", "--emit", "--check", "--dtype",
+                                           "-O0", "-O1", "-O2", "--unroll", "-Werror", "-w", "-v",
+                                           "--list", "--help", "--version", NULL};
+
+/* Options with a value: after '=' or as the next argument. */
+static const char *const value_options[] = {"-o", "-H", "--weights", "--emit", "--dtype", "--unroll",
+                                            "--list", NULL};
+
+/* Whether argv[i] is an option whose value is the next argument. */
+static bool value_follows(const char *a) {
+    for (int k = 0; value_options[k]; k++)
+        if (!strcmp(a, value_options[k])) return true;
+    return false;
+}
 
 static int usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "nnc: ");
@@ -72,30 +97,35 @@ static int list_builtins(const char *kind) {
 /* Returns -1 to go on, else an exit status. */
 static int parse_option(Options *o, int argc, char **argv, int *i) {
     const char *a = argv[*i];
-    const char *value = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (!strcmp(a, "-o") || !strcmp(a, "-H") || !strcmp(a, "--weights")) {
+    const char *value = NULL;
+    for (int k = 0; value_options[k]; k++) {
+        if (!opt_value(argc, argv, i, value_options[k], &value)) continue;
         if (!value) return usage_error("option '%s' needs a value", a);
+        break;
+    }
+    if (!strcmp(a, "-o") || !strcmp(a, "-H") || opt_is(a, "--weights")) {
         *(!strcmp(a, "-o") ? &o->output : !strcmp(a, "-H") ? &o->header : &o->weights) = value;
-        ++*i;
-    } else if (!strncmp(a, "--emit=", 7)) {
+    } else if (opt_is(a, "--emit")) {
         int k = 0;
-        while (k <= EMIT_DOT && strcmp(emit_names[k], a + 7)) k++;
-        if (k > EMIT_DOT) return usage_error("unknown --emit kind '%s'", a + 7);
+        while (k <= EMIT_DOT && strcmp(emit_names[k], value)) k++;
+        if (k > EMIT_DOT) return usage_error("unknown --emit kind '%s'", value);
         o->emit = (Emit)k;
-    } else if (!strcmp(a, "--dtype=f32") || !strcmp(a, "--dtype=f64")) {
-        o->f64 = a[9] == '6';
+    } else if (opt_is(a, "--dtype")) {
+        if (strcmp(value, "f32") && strcmp(value, "f64"))
+            return usage_error("--dtype: expected f32 or f64, got '%s'", value);
+        o->f64 = value[1] == '6';
     } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2")) {
         o->opt_level = a[2] - '0';
-    } else if (!strncmp(a, "--unroll=", 9)) {
+    } else if (opt_is(a, "--unroll")) {
         char *end;
-        long n = strtol(a + 9, &end, 10);
-        if (!a[9] || *end || n < 0 || n > 1000000) return usage_error("--unroll: expected a count, got '%s'", a + 9);
+        long n = strtol(value, &end, 10);
+        if (!*value || *end || n < 0 || n > 1000000) return usage_error("--unroll: expected a count, got '%s'", value);
         o->unroll = (int)n;
     } else if (!strcmp(a, "--check")) o->check = true;
     else if (!strcmp(a, "-v")) o->verbose = true;
     else if (!strcmp(a, "-Werror")) o->werror = true;
     else if (!strcmp(a, "-w")) o->no_warnings = true;
-    else if (!strncmp(a, "--list=", 7)) return list_builtins(a + 7);
+    else if (opt_is(a, "--list")) return list_builtins(value);
     else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
         fputs(usage_text, stdout);
         return 0;
@@ -103,7 +133,11 @@ static int parse_option(Options *o, int argc, char **argv, int *i) {
         printf("nnc %s\n", NNC_VERSION);
         return 0;
     } else if (a[0] == '-' && a[1]) {
-        return usage_error("unknown option '%s'", a);
+        const char *near = opt_closest(a, option_names);
+        if (!near) return usage_error("unknown option '%s'", a);
+        fprintf(stderr, "nnc: unknown option '%s'; did you mean '%s'?\n", a, near);
+        fprintf(stderr, "Try 'nnc --help' for more information.\n");
+        return 2;
     } else if (o->input) {
         return usage_error("more than one input file ('%s')", a);
     } else {
@@ -318,6 +352,10 @@ static int run_model(const Options *o, IrModule *m) {
 ** then the one output asked for. */
 static int emit(const Options *o, IrModule *m) {
     const char *out = o->output ? o->output : "-";
+    if ((o->run || (o->emit >= EMIT_LLVM && o->emit <= EMIT_EXE)) && !cg_llvm_available()) {
+        cg_llvm_unavailable(o->run ? "nnc run" : arena_printf(m->arena, "--emit=%s", emit_names[o->emit]));
+        return 1;
+    }
     if (o->emit == EMIT_IR && !o->run) return write_output(out, write_ir, m) ? 0 : 1;
     if (o->emit == EMIT_DOT && !o->run) return write_output(out, write_dot, m) ? 0 : 1;
     ir_build_training(m, o->opt_level);
@@ -381,9 +419,8 @@ static int compile(Options *o) {
 }
 
 /* nnc eval 'EXPR' (SPEC 2): src/eval.c. */
-static int eval_command(int argc, char **argv) {
-    if (argc != 3) return usage_error("%s", "eval takes one expression: nnc eval 'EXPR'");
-    return nnc_eval(argv[2], stdout, stderr);
+static int eval_command(const char *src) {
+    return nnc_eval(src, stdout, stderr);
 }
 
 /* "nnc examples/cancer.nn -o cancer.c", for the header comment. */
@@ -397,11 +434,24 @@ static const char *command_line(int argc, char **argv) {
     return s;
 }
 
-/* nnc run [OPTIONS] FILE.nn [TRAINER ARGS...] (SPEC 2): nnc's options
-** before the file, the trainer's after it; the trainer's argv[0] reads
-** "nnc run FILE.nn" in its usage messages. */
-static int run_command(Options *o, int argc, char **argv) {
-    int i = 2;
+/* nnc's options that the trainer does not have: in `nnc run`, these are
+** nnc's wherever they come; every other argument after the file is the
+** trainer's. Returns 0 (not one), 1 (one argument) or 2 (with its value). */
+static int run_option_width(int argc, char **argv, int i) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-w") || !strcmp(a, "-Werror") || !strcmp(a, "-v") || !strcmp(a, "-O0") ||
+        !strcmp(a, "-O1") || !strcmp(a, "-O2"))
+        return 1;
+    if (opt_is(a, "--dtype") || opt_is(a, "--unroll"))
+        return strchr(a, '=') || i + 1 >= argc ? 1 : 2;
+    return 0;
+}
+
+/* nnc [OPTIONS] run [OPTIONS] FILE.nn [TRAINER ARGS and OPTIONS...] (SPEC
+** 2): nnc's options anywhere, the trainer's after the file; the trainer's
+** argv[0] reads "nnc run FILE.nn" in its usage messages. */
+static int run_command(Options *o, int argc, char **argv, int word) {
+    int i = word + 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
         int status = parse_option(o, argc, argv, &i);
         if (status >= 0) return status;
@@ -409,15 +459,35 @@ static int run_command(Options *o, int argc, char **argv) {
     if (i >= argc) return usage_error("%s", "run needs a model: nnc run FILE.nn [TRAINER ARGS...]");
     o->input = argv[i];
     o->run = true;
-    o->run_argc = argc - i;
-    o->run_argv = argv + i;
-    o->command = command_line(argc, argv);
+    char **targv = malloc(sizeof *targv * (size_t)(argc - i + 1));
     char *prog = malloc(strlen(argv[i]) + 9);
-    if (!prog) return 1;
+    if (!targv || !prog) {
+        free(targv);
+        free(prog);
+        return 1;
+    }
     sprintf(prog, "nnc run %s", argv[i]);
-    argv[i] = prog;
+    int targc = 0;
+    targv[targc++] = prog;
+    for (int k = i + 1; k < argc; k++) {
+        int width = run_option_width(argc, argv, k);
+        if (!width) {
+            targv[targc++] = argv[k];
+            continue;
+        }
+        int status = parse_option(o, argc, argv, &k);
+        if (status >= 0) {
+            free(targv);
+            free(prog);
+            return status;
+        }
+    }
+    targv[targc] = NULL;
+    o->run_argc = targc;
+    o->run_argv = targv;
+    o->command = command_line(argc, argv);
     int status = compile(o);
-    argv[i] = (char *)o->input;
+    free(targv);
     free(prog);
     free((void *)o->command);
     return status;
@@ -432,14 +502,35 @@ static int finish(int status) {
     return status ? status : 1;
 }
 
+/* The first argument that is neither an option nor an option's value: the
+** file, or the word run or eval. */
+static int first_operand(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] != '-' || !argv[i][1]) return i;
+        if (value_follows(argv[i])) i++;
+    }
+    return argc;
+}
+
 static int dispatch(int argc, char **argv) {
     Options o = {.emit = EMIT_C, .opt_level = 2, .unroll = -1};
-    if (argc > 1 && !strcmp(argv[1], "eval")) return eval_command(argc, argv);
-    if (argc > 1 && !strcmp(argv[1], "run")) return run_command(&o, argc, argv);
-    for (int i = 1; i < argc; i++) {
+    int word = first_operand(argc, argv);
+    bool command = word < argc && (!strcmp(argv[word], "run") || !strcmp(argv[word], "eval"));
+    for (int i = 1; i < (command ? word : argc); i++) {
         int status = parse_option(&o, argc, argv, &i);
         if (status >= 0) return status;
     }
+    if (command && !strcmp(argv[word], "eval")) { /* the expression first: it may start with '-' */
+        if (word + 1 >= argc) return usage_error("%s", "eval takes one expression: nnc eval 'EXPR'");
+        for (int i = word + 2; i < argc; i++) {
+            if (argv[i][0] != '-' || !argv[i][1])
+                return usage_error("%s", "eval takes one expression: nnc eval 'EXPR'");
+            int status = parse_option(&o, argc, argv, &i);
+            if (status >= 0) return status;
+        }
+        return eval_command(argv[word + 1]);
+    }
+    if (command) return run_command(&o, argc, argv, word);
     if (!o.input) return usage_error("%s", "no input file");
     o.command = command_line(argc, argv);
     int status = compile(&o);

@@ -54,7 +54,7 @@ for suite in errors ir grad; do
             emit=ir ext=ir
             [ $suite = grad ] && emit=grad-ir ext=grad
             # shellcheck disable=SC2086
-            "$NNC" --emit=$emit $flags "$nn" >"$tmp/out" 2>"$tmp/err"
+            "$NNC" --emit=$emit -w $flags "$nn" >"$tmp/out" 2>"$tmp/err" # warnings: errors/ tests them
             status=$?
             [ -s "$tmp/err" ] && cat "$tmp/err"
             check $suite "$name" "$name.$ext" "$tmp/out" $status 0

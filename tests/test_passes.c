@@ -4,8 +4,7 @@
 ** counts, the ops of the result) and, through the reference interpreter at
 ** random inputs, that the values did not change. Then the stable forms of
 ** SPEC 1.8 (finite at z = ±800), term cancellation, the sigmoid + binary CE
-** and softmax + CE gradients built as autodiff emits them, fusion groups of
-** a dense layer's forward and backward and of an optimizer update, and
+** and softmax + CE gradients built as autodiff emits them, and
 ** idempotence (optimizing twice changes nothing).
 */
 #include <criterion/criterion.h>
@@ -793,100 +792,6 @@ Test(passes, categorical_crossentropy_soft_targets) {
 }
 
 /* ======================================================================
-** fuse
-** ====================================================================== */
-
-/* The dense layer relu(x @ W + b) and its backward, as train.c builds
-** them: the bias and activation join the matmul (its epilogue); dh·relu'(z)
-** joins the matmul that computes dh. */
-Test(passes, fuse_dense_forward_and_backward) {
-    int W = param("W", shape_matrix(4, 3)), b = param("b", V(3)), W2 = param("W2", shape_matrix(3, 2));
-    IrNode *x = input(V(4)), *y = target(V(2));
-    IrNode *mm = ir_matmul(fn, x, ir_param(fn, W, NOLOC), NOLOC);
-    IrNode *z = add(mm, ir_param(fn, b, NOLOC));
-    IrNode *h = un(OP_RELU, z);
-    IrNode *out = ir_matmul(fn, h, ir_param(fn, W2, NOLOC), NOLOC);
-    IrNode *dout = sub(out, y);                                    /* d ½Σ(out − y)² */
-    IrNode *dh = ir_matmul(fn, ir_param(fn, W2, NOLOC), dout, NOLOC);
-    IrNode *dz = mul(dh, bin(OP_GT, z, num(0)));
-    ir_add_output(fn, OUT_LOSS, 0, 0, mul(sum(un(OP_SQUARE, dout)), num(0.5)));
-    ir_add_output(fn, OUT_GRAD, W, 0, emit((IrNode){.op = OP_BATCH_SUM, .nin = 1, .in = {bin(OP_OUTER, x, dz)}}));
-    ir_add_output(fn, OUT_GRAD, b, 0, emit((IrNode){.op = OP_BATCH_SUM, .nin = 1, .in = {dz}}));
-    IrFunc *g = opt(fn, 2);
-    IrNode *gz = NULL, *gh = NULL, *gmm = NULL, *gdz = NULL, *gdh = NULL, *ggt = NULL;
-    for (int i = 0; i < g->nodes.len; i++) {
-        IrNode *n = g->nodes.items[i];
-        if (n->op == OP_RELU) gh = n, gz = n->in[0];
-        if (n->op == OP_GT) ggt = n;
-        if (n->op == OP_MATMUL && n->in[0]->op == OP_INPUT) gmm = n;
-        if (n->op == OP_MATMUL && n->in[0]->op == OP_PARAM) gdh = n;
-    }
-    for (int i = 0; i < g->nodes.len; i++)
-        if (g->nodes.items[i]->op == OP_MUL && (g->nodes.items[i]->in[0] == ggt || g->nodes.items[i]->in[1] == ggt))
-            gdz = g->nodes.items[i];
-    cr_assert(gz && gh && gmm && gdz && gdh && ggt);
-    cr_assert(gmm->group && gmm->group == gz->group && gz->group == gh->group, "forward: %d %d %d", gmm->group,
-              gz->group, gh->group);
-    cr_assert(gdh->group && gdh->group == ggt->group && ggt->group == gdz->group, "backward: %d %d %d",
-              gdh->group, ggt->group, gdz->group);
-    cr_assert_neq(gh->group, gdz->group);
-    /* leaves have none; groups are numbered densely in node order */
-    int next = 1;
-    for (int i = 0; i < g->nodes.len; i++) {
-        const IrNode *n = g->nodes.items[i];
-        if (ir_ops[n->op].flags & OPF_LEAF) {
-            cr_assert_eq(n->group, 0);
-            continue;
-        }
-        cr_assert(n->group >= 1 && n->group <= next, "%%%d: group %d, next new is %d", i, n->group, next);
-        if (n->group == next) next++;
-    }
-    same_values(fn, g, 0);
-}
-
-/* Each kernel runs where its last node is; nothing outside a group may
-** need a member before that (the schedule the code generator follows). */
-static void groups_schedulable(const IrFunc *g) {
-    int *root = arena_alloc(arena, sizeof(int) * (size_t)(g->nodes.len + 1));
-    for (int i = 0; i < g->nodes.len; i++) root[g->nodes.items[i]->group] = i;
-    for (int i = 0; i < g->nodes.len; i++) {
-        const IrNode *n = g->nodes.items[i];
-        for (int k = 0; k < n->nin; k++) {
-            const IrNode *p = n->in[k];
-            if (!p->group || p->group == n->group) continue;
-            cr_assert(root[p->group] < root[n->group] || (n->group == 0 && root[p->group] < i),
-                      "%%%d (group %d) needs %%%d of group %d, whose kernel runs later", i, n->group, p->id, p->group);
-        }
-    }
-}
-
-/* adam's update of one parameter is one group: one pass over it. */
-Test(passes, fuse_optimizer_update) {
-    param("w", shape_matrix(4, 3));
-    param("b", V(3));
-    mod->optimizer = (OptSpec){.kind = OPT_ADAM, .learning_rate = 0.001, .beta_1 = 0.9, .beta_2 = 0.999,
-                               .epsilon = 1e-7};
-    IrFunc *f = grad_build_update(mod);
-    IrFunc *g = opt(f, 2);
-    for (int p = 0; p < 2; p++) {
-        int group = -1;
-        for (int i = 0; i < g->outputs.len; i++) {
-            const IrOutput *o = &g->outputs.items[i];
-            if (o->param != p) continue;
-            if (group < 0) group = o->value->group;
-            cr_assert_eq(o->value->group, group, "param %d: output %d in another group", p, i);
-        }
-        for (int i = 0; i < g->nodes.len; i++) {
-            const IrNode *n = g->nodes.items[i];
-            if (n->group == group) cr_assert(shape_eq(n->shape, mod->params.items[p].shape));
-        }
-    }
-    cr_assert_neq(g->outputs.items[0].value->group, g->outputs.items[3].value->group);
-    groups_schedulable(g);
-    same_values(f, g, 0);
-}
-
-/* ======================================================================
 ** Whole models: values kept, idempotence
 ** ====================================================================== */
 
@@ -936,7 +841,6 @@ Test(passes, models_keep_values_and_are_idempotent) {
             same_values(f0[k], f2[k], classes);
             IrFunc *again = ir_optimize(f2[k], 2, NULL);
             cr_assert(pass_same(f2[k], again), "model %d, %s: not a fixed point", i, f2[k]->name);
-            groups_schedulable(f2[k]);
             /* the stable forms may cost a node in eval; training only gains */
             if (k == 1) cr_assert_lt(count_ops(f2[k]), count_ops(f0[k]), "model %d: train did not shrink", i);
             if (k == 3) cr_assert_leq(count_ops(f2[k]), count_ops(f0[k]), "model %d: update grew", i);

@@ -276,9 +276,16 @@ typedef struct Run {
 
 static char tmpdir[64];
 
+/* The trainer runs in tmpdir, where `train` saves <model>.safetensors by
+** default (SPEC 3); examples/ is linked there so the data paths still work. */
 static void make_tmpdir(void) {
+    char cwd[400], link[512];
     strcpy(tmpdir, "/tmp/nnc-rt-XXXXXX");
     cr_assert(mkdtemp(tmpdir) != NULL);
+    cr_assert(getcwd(cwd, sizeof cwd - 16) != NULL);
+    strcat(cwd, "/examples");
+    snprintf(link, sizeof link, "%s/examples", tmpdir);
+    cr_assert(symlink(cwd, link) == 0);
 }
 
 static void remove_tmpdir(void) {
@@ -317,6 +324,9 @@ static void read_into(const char *path, char *buf, size_t size) {
     buf[n] = '\0';
 }
 
+/* When set, the file the next run's standard input reads. */
+static const char *run_stdin;
+
 /* Runs nnc_main(model, "prog " + args split at spaces) in a child process. */
 static int run(const NncModel *m, Run *r, const char *fmt, ...) {
     char line[4096], *argv[64], out[600], err[600];
@@ -343,6 +353,13 @@ static int run(const NncModel *m, Run *r, const char *fmt, ...) {
         fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 2);
         close(fd);
+        if (run_stdin) {
+            fd = open(run_stdin, O_RDONLY);
+            dup2(fd, 0);
+            close(fd);
+        }
+        if (chdir(tmpdir) != 0)
+            _exit(125);
         fd = nnc_main(m, argc, argv);
         fflush(stdout);
         fflush(stderr);
@@ -435,7 +452,11 @@ Test(runtime, keras_progress_lines) {
     char *line, *save = NULL;
     int epoch = 0, n;
     cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --epochs 3 --verbose 1"), 0, "%s", R.err);
-    cr_assert_eq(count_lines(R.out), 6, "%s", R.out);
+    cr_assert_eq(count_lines(R.out), 7, "%s", R.out);
+    /* SPEC 3: saved by default, and said so last */
+    line = strstr(R.out, "Saved weights to cancer_lr.safetensors\n");
+    cr_assert(line && line[strlen("Saved weights to cancer_lr.safetensors\n")] == '\0', "%s", R.out);
+    *line = '\0';
     for (line = strtok_r(R.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char unit[8], rest[256];
         double t;
@@ -459,7 +480,7 @@ Test(runtime, verbose_0_and_2) {
     cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --epochs 2 --verbose 0"), 0);
     cr_assert_str_eq(R.out, "");
     cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --epochs 2 --verbose 2"), 0);
-    cr_assert_eq(count_lines(R.out), 4, "%s", R.out);
+    cr_assert_eq(count_lines(R.out), 5, "%s", R.out);
 }
 
 Test(runtime, predict_writes_csv) {
@@ -734,9 +755,10 @@ Test(runtime, early_stopping_line) {
     m.n_callbacks = 1;
     cr_assert_eq(run(&m, &R, "train " CANCER_TRAIN " --epochs 50 --verbose 2 --history %s",
                      tmp("h.csv")), 0, "%s", R.err);
-    cr_assert_eq(count_lines(R.out), 5, "%s", R.out);
-    last = strstr(R.out, "Epoch 2: early stopping\n");
-    cr_assert(last && last[strlen("Epoch 2: early stopping\n")] == '\0', "%s", R.out);
+    cr_assert_eq(count_lines(R.out), 6, "%s", R.out);
+    last = strstr(R.out, "Epoch 2: early stopping\nSaved weights to cancer_lr.safetensors\n");
+    cr_assert(last && last[strlen("Epoch 2: early stopping\nSaved weights to cancer_lr.safetensors\n")] == '\0',
+              "%s", R.out);
     read_into(tmp("h.csv"), R.out, sizeof R.out);
     cr_assert_eq(count_lines(R.out), 3);
 }
@@ -778,9 +800,24 @@ Test(runtime, restore_best_weights_matches_the_best_checkpoint) {
     cbs[0].path = path;
     m.callbacks = cbs;
     m.n_callbacks = 2;
+    char want[600], *stop, *header;
+    int stopped;
     cr_assert_eq(run(&m, &R, "train " CANCER_TRAIN " --epochs 300 --learning-rate 0.3 --verbose 2 "
                      "--save %s", tmp("final.st")), 0, "%s", R.err);
-    cr_assert(strstr(R.out, ": early stopping\n"), "%s", R.out);
+    stop = strstr(R.out, ": early stopping\n");
+    cr_assert(stop, "%s", R.out);
+    while (stop > R.out && stop[-1] != '\n')
+        stop--;
+    cr_assert_eq(sscanf(stop, "Epoch %d: early stopping", &stopped), 1, "%s", R.out);
+    /* Keras' line, with the epoch it went back to (patience 2), then the save */
+    snprintf(want, sizeof want, "Epoch %d: early stopping\nRestoring model weights from the end of the "
+             "best epoch: %d.\nSaved weights to %s\n", stopped, stopped - 2, tmp("final.st"));
+    cr_assert_str_eq(stop, want);
+    /* the weights file says which epoch its weights are from */
+    snprintf(want, sizeof want, "\"epochs\":\"%d\"", stopped - 2);
+    read_into(tmp("final.st"), R.err, sizeof R.err);
+    header = R.err + 8;
+    cr_assert(strstr(header, want), "%s not in %s", want, header);
     cr_assert_eq(run(&m, &R, "predict " CANCER_TEST " --weights %s -o %s", tmp("best.st"),
                      tmp("p1.csv")), 0, "%s", R.err);
     cr_assert_eq(run(&m, &R, "predict " CANCER_TEST " --weights %s -o %s", tmp("final.st"),
@@ -920,7 +957,106 @@ Test(runtime, usage_errors_exit_2) {
     cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --epochs=0 --batch-size=all"), 0, "%s", R.err);
 }
 
+/* ---- SPEC 3: nothing trained is thrown away ---- */
+
+Test(runtime, train_saves_by_default) {
+    cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --epochs 1 --verbose 2"), 0, "%s", R.err);
+    cr_assert(strstr(R.out, "\nSaved weights to cancer_lr.safetensors\n"), "%s", R.out);
+    cr_assert_eq(run(&lr_model, &R, "eval " CANCER_TEST " --weights %s", tmp("cancer_lr.safetensors")), 0,
+                 "%s", R.err);
+    cr_assert_eq(unlink(tmp("cancer_lr.safetensors")), 0);
+    /* --no-save opts out; verbose 0 prints nothing, and still saves */
+    cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --epochs 1 --verbose 2 --no-save"), 0, "%s", R.err);
+    cr_assert(!strstr(R.out, "Saved weights"), "%s", R.out);
+    cr_assert_neq(access(tmp("cancer_lr.safetensors"), F_OK), 0);
+    cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --epochs 1 --verbose 0"), 0, "%s", R.err);
+    cr_assert_str_eq(R.out, "");
+    cr_assert_eq(access(tmp("cancer_lr.safetensors"), F_OK), 0);
+    cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --no-save=1"), 2);
+    cr_assert(strstr(R.err, "option --no-save takes no value"), "%s", R.err);
+}
+
+/* A bad output path fails before the data is read or an epoch runs. */
+Test(runtime, output_paths_checked_before_training) {
+    static const char *const options[] = {"--save", "--checkpoint", "--history", "--plot"};
+    char want[600];
+    size_t i;
+    for (i = 0; i < sizeof options / sizeof *options; i++) {
+        cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --epochs 5 %s %s", options[i],
+                         tmp("no/such/dir/out")), 1, "%s", options[i]);
+        cr_assert_str_eq(R.out, "", "%s", options[i]);
+        snprintf(want, sizeof want, "%s: cannot write: No such file or directory\n", tmp("no/such/dir/out"));
+        cr_assert_str_eq(R.err, want, "%s", options[i]);
+    }
+    /* even before a missing data file is noticed */
+    cr_assert_eq(run(&lr_model, &R, "train %s --save %s", tmp("missing.csv"), tmp("no/dir/w.st")), 1);
+    cr_assert(strstr(R.err, "no/dir/w.st: cannot write"), "%s", R.err);
+    cr_assert_eq(run(&lr_model, &R, "predict %s --weights %s -o %s", tmp("missing.csv"), tmp("w.st"),
+                     tmp("no/dir/p.csv")), 1);
+    cr_assert(strstr(R.err, "no/dir/p.csv: cannot write"), "%s", R.err);
+}
+
+Test(runtime, resume_of_a_finished_run_says_so) {
+    char want[600];
+    cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --epochs 2 --verbose 0 --no-save --checkpoint %s",
+                     tmp("c.ckpt")), 0, "%s", R.err);
+    cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --epochs 2 --resume %s --save %s", tmp("c.ckpt"),
+                     tmp("w.st")), 0, "%s", R.err);
+    snprintf(want, sizeof want, "%s: this run already finished: 2 of 2 epochs; nothing to train (--epochs N "
+             "trains on to epoch N)\nSaved weights to %s\n", tmp("c.ckpt"), tmp("w.st"));
+    cr_assert_str_eq(R.out, want);
+}
+
+/* SPEC 3 "Data files": standard input, and gzip recognised by its bytes. */
+Test(runtime, data_from_stdin_and_gzip) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "gzip -c " CANCER_TRAIN " > %s", tmp("train.data"));
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(run(&lr_model, &R, "train %s --epochs 1 --verbose 2 --save %s", tmp("train.data"), tmp("a.st")),
+                 0, "%s", R.err);
+    cr_assert(strstr(R.out, "10/10 ["), "%s", R.out);
+    run_stdin = CANCER_TRAIN;
+    cr_assert_eq(run(&lr_model, &R, "train - --epochs 1 --verbose 2 --save %s", tmp("b.st")), 0, "%s", R.err);
+    run_stdin = NULL;
+    cr_assert(same_bytes(tmp("a.st"), tmp("b.st")));
+    /* not gzip after all: gzip's failure is a data error, not a crash */
+    write_file(tmp("bad.gz"), "\x1f\x8b garbage");
+    cr_assert_eq(run(&lr_model, &R, "train %s --epochs 1 --no-save", tmp("bad.gz")), 1);
+    cr_assert(strstr(R.err, "bad.gz: gzip -dc failed"), "%s", R.err);
+}
+
+/* The option syntax nnc shares (SPEC 2): options before the command too,
+** a typo answered with the closest option, every default in --help. */
+Test(runtime, options_anywhere_closest_and_defaults) {
+    cr_assert_eq(run(&lr_model, &R, "--epochs 1 --verbose=2 train --no-save " CANCER_TRAIN), 0, "%s", R.err);
+    cr_assert_eq(count_lines(R.out), 2, "%s", R.out);
+    cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --epoch 3"), 2);
+    cr_assert(!strncmp(R.err, "prog: unknown option '--epoch'; did you mean '--epochs'?\n", 57), "%s", R.err);
+    cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --learning 3"), 2);
+    cr_assert(strstr(R.err, "did you mean '--learning-rate'?"), "%s", R.err);
+    cr_assert_eq(run(&lr_model, &R, "train " CANCER_TRAIN " --help"), 0);
+    cr_assert(strstr(R.out, "(default 1)\n") && strstr(R.out, "--threads N"), "%s", R.out);
+    cr_assert(strstr(R.out, "--save W.safetensors    where train saves the weights (default "
+                            "cancer_lr.safetensors)\n"), "%s", R.out);
+    cr_assert(strstr(R.out, "--epochs N              epochs to train (default "), "%s", R.out);
+}
+
 /* ---- summary, gradcheck ---- */
+
+/* A param is a tensor, not a per-sample value: no batch axis. */
+Test(runtime, summary_param_shapes) {
+    static const NncLayer layers[] = {
+        {"w", "param", 2, {4, 2}, 8}, {"s", "param", 0, {0}, 1}, {"v", "param", 1, {4}, 4},
+        {"dense_1", "dense", 1, {1}, 31}};
+    NncModel m = lr_model;
+    m.layers = layers;
+    m.n_layers = 4;
+    cr_assert_eq(run(&m, &R, "summary"), 0, "%s", R.err);
+    cr_assert(strstr(R.out, "\n w (Param)                   (4, 2)                    8\n"), "%s", R.out);
+    cr_assert(strstr(R.out, "\n s (Param)                   ()                        1\n"), "%s", R.out);
+    cr_assert(strstr(R.out, "\n v (Param)                   (4,)                      4\n"), "%s", R.out);
+    cr_assert(strstr(R.out, "\n dense_1 (Dense)             (None, 1)                 31\n"), "%s", R.out);
+}
 
 Test(runtime, summary_layout) {
     const char *want =

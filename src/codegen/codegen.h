@@ -198,6 +198,12 @@ void cg_scratch(Arena *a, const IrModule *m, const CgLayout *l, int unroll, long
 
 /* ---- llvm/: the LLVM backend (SPEC 5) ---- */
 
+/* Whether this nnc was built with LLVM 14 (Makefile: llvm-config-14 found);
+** without it, src/codegen/llvm_absent.c stands in for the backend. */
+bool cg_llvm_available(void);
+/* The message that what (an option, or "nnc run") needs an nnc built with LLVM. */
+void cg_llvm_unavailable(const char *what);
+
 typedef enum CgLlvmKind {
     CG_LLVM_IR,  /* --emit=llvm: text */
     CG_LLVM_BC,  /* --emit=bc */

@@ -1,9 +1,10 @@
 /*
 ** descriptor_data.c — the data of a model's NncModel (runtime/nnc_abi.h),
-** collected once from the IR module and the layout for both backends: the
-** LLVM backend hands the struct itself to the runtime linked into nnc
-** (`nnc run`) or writes it as LLVM globals (--emit=obj); the C backend's
-** descriptor.c writes the same fields as C text.
+** collected once from the IR module and the layout for both backends. This
+** is the one producer of a descriptor: the LLVM backend hands the struct
+** itself to the runtime linked into nnc (`nnc run`) or prints it as LLVM
+** constants (llvm/globals.c, --emit=obj); the C backend prints it as C
+** text (c/descriptor.c). Neither rebuilds it from the IR.
 **
 ** Everything but the kernels is filled here; the tables and strings live in
 ** the arena. The kernels' pointers are the caller's (JIT addresses, or
@@ -15,10 +16,17 @@
 
 #include "nnc_abi.h"
 
-/* As the user wrote them, shown in logs: SPEC 1.10's names. */
-static const char *const metric_names[] = {"accuracy", "binary_accuracy", "categorical_accuracy",
-                                           "sparse_categorical_accuracy", "mae", "mse",
-                                           "precision", "recall"};
+/* The ABI's enums mirror ir.h's by value; the descriptor holds the IR's. */
+_Static_assert(NNC_INIT_LECUN_NORMAL == (int)INIT_LECUN_NORMAL && NNC_INIT_CONSTANT == (int)INIT_CONSTANT,
+               "InitKind and NNC_INIT_* differ");
+_Static_assert(NNC_LOSS_CUSTOM == (int)LOSS_CUSTOM && NNC_LOSS_KLD == (int)LOSS_KLD,
+               "LossKind and NNC_LOSS_* differ");
+_Static_assert(NNC_OPT_ADAMW == (int)OPT_ADAMW && NNC_OPT_ADAM == (int)OPT_ADAM, "OptKind and NNC_OPT_* differ");
+_Static_assert(NNC_MET_RECALL == (int)MET_RECALL && NNC_MET_MAE == (int)MET_MAE,
+               "MetricKind and NNC_MET_* differ");
+_Static_assert(NNC_CB_REDUCE_LR_ON_PLATEAU == (int)CB_REDUCE_LR_ON_PLATEAU, "CallbackKind differs");
+_Static_assert(NNC_MODE_MAX == (int)MODE_MAX, "MonitorMode differs");
+_Static_assert(NNC_ROLE_NORM_VARIANCE == (int)ROLE_NORM_VARIANCE, "ParamRole differs");
 
 static void dims(int *out, Shape s) {
     for (int i = 0; i < s.rank; i++) out[i] = s.dim[i];
@@ -66,7 +74,7 @@ static void metrics(Arena *a, const IrModule *m, NncModel *d) {
     const char **names = ARENA_ARRAY(a, const char *, n + 1);
     for (int i = 0; i < n; i++) {
         kinds[i] = (int)cg_metric(m, m->metrics.items[i]);
-        names[i] = metric_names[m->metrics.items[i]];
+        names[i] = ir_metric_name(m->metrics.items[i]); /* as the user wrote it */
     }
     d->n_metrics = n;
     d->metrics = n ? kinds : NULL;

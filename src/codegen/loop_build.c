@@ -185,6 +185,12 @@ void lb_if(LBuilder *b, LCond cond) {
     push(b, s);
 }
 
+void lb_else(LBuilder *b) {
+    LStmt *s = b->open[b->depth];
+    if (s->kind != LS_IF) die("loop IR: else without if");
+    b->tail[b->depth] = &s->orelse;
+}
+
 void lb_close(LBuilder *b) {
     if (b->depth == 0) die("loop IR: close without open");
     b->depth--;

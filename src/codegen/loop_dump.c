@@ -85,7 +85,17 @@ static void stmt(Dump *d, const LStmt *s, int depth) {
         fprintf(out, "%s {\n", hints[s->hint]);
         break;
     case LS_BLOCK: fputs("{\n", out); break;
-    case LS_IF: fputs(s->cond == LC_HAS_Y ? "if y {\n" : "if step == 1 {\n", out); break;
+    case LS_IF: {
+        static const char *const conds[] = {"if y {\n", "if step == 1 {\n", "if wide vectors {\n"};
+        fputs(conds[s->cond], out);
+        stmts(d, s->body, depth + 1);
+        if (s->orelse) {
+            fprintf(out, "%*s} else {\n", 4 * depth, "");
+            stmts(d, s->orelse, depth + 1);
+        }
+        fprintf(out, "%*s}\n", 4 * depth, "");
+        return;
+    }
     case LS_DECL:
         if (l->size) {
             fprintf(out, "%s[%d] = 0\n", l->name, l->size);

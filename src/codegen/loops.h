@@ -126,12 +126,14 @@ typedef enum LHint {
 typedef enum LCond {
     LC_HAS_Y,      /* the caller asked for predictions (y != NULL) */
     LC_FIRST_STEP, /* update: step == 1 */
+    LC_WIDE,       /* the target has 512-bit vectors (32 of them): chosen when the
+                   ** target is known — the C compiler's macros, LLVM's target */
 } LCond;
 
 typedef enum LsKind {
     LS_LOOP,    /* for (var = from; var < to; var += step) body */
     LS_BLOCK,   /* { body }: a scope for locals */
-    LS_IF,      /* if (cond) body */
+    LS_IF,      /* if (cond) body, else orelse */
     LS_DECL,    /* a local, set to value (arrays: every element to 0) */
     LS_SET,     /* local (element idx of an array) = value */
     LS_STORE,   /* bufs[buf][idx] = value, or += with add */
@@ -141,7 +143,7 @@ typedef enum LsKind {
 
 typedef struct LStmt {
     LsKind kind;
-    struct LStmt *next, *body;
+    struct LStmt *next, *body, *orelse;
     int var, step;
     LBound from, to;
     LHint hint;
@@ -196,6 +198,7 @@ int lb_local(LBuilder *b, const char *name, int size, bool is_const);
 void lb_loop(LBuilder *b, int var, LBound from, LBound to, int step, LHint hint);
 void lb_block(LBuilder *b);
 void lb_if(LBuilder *b, LCond cond);
+void lb_else(LBuilder *b); /* the open if's other branch */
 void lb_close(LBuilder *b);
 void lb_decl(LBuilder *b, int local, LExpr *value);
 void lb_set(LBuilder *b, int local, LIdx idx, LExpr *value);

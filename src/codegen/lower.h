@@ -82,10 +82,24 @@ typedef struct LwAcc {
     const void *ctx;
 } LwAcc;
 void lw_acc(Lw *w, const LwAcc *acc);
-/* `tile` rows at once, in blocks of LW_TILE_BLOCK. */
-void lw_acc_tile(Lw *w, const LwAcc *acc, int tile);
+/* A register tile: `rows` rows (acc0, acc1, ...) by `cols` columns, the
+** sums updated `lanes` at a time. The loop over the tiles (tl) runs inside
+** each block of columns, so that the block's strip of the shared operand
+** stays in cache while every tile of rows goes past it. */
+typedef struct LwTile {
+    int rows, cols, lanes;
+} LwTile;
+/* For 32 registers of 16 floats (LC_WIDE), and for 16 of 8. */
+#define LW_TILE_WIDE ((LwTile){8, 32, 16})
+#define LW_TILE_NARROW ((LwTile){4, 16, 8})
+typedef struct LwTileLoop {
+    int var;
+    LBound from, to;
+    int step;
+} LwTileLoop;
+void lw_acc_tile(Lw *w, const LwAcc *acc, LwTile tile, const LwTileLoop *tl);
 #define LW_ACC_BLOCK 32
-#define LW_TILE_BLOCK 16
+#define LW_TRANSPOSE_BLOCK 16 /* rows of W read together by a transposed copy */
 
 /* lower_nodes.c */
 void lw_node(Lw *w, const IrNode *n);

@@ -93,6 +93,7 @@ bool lw_nest_next(LwNest *ns) {
 typedef struct Step {
     const LwAcc *acc;
     int tile;     /* accumulator rows: acc0.., or one unnamed acc */
+    int lanes;    /* sums updated at once */
     int sums[64];      /* the accumulators' locals, per tile row */
     int scalars[64]; /* av, per tile row */
 } Step;
@@ -104,12 +105,12 @@ static LIdx lane(int c, LIdx j) {
 
 typedef void (*Each)(Lw *w, const Step *st, LIdx j, int c);
 
-/* Chunk loops of LW_VECTOR lanes, then the lanes after the last chunk. */
+/* Chunk loops of st->lanes lanes, then the lanes after the last chunk. */
 static void chunks(Lw *w, const Step *st, int width, LIdx base, Each each) {
-    int full = width / LW_VECTOR * LW_VECTOR;
-    for (int c = 0; c < full; c += LW_VECTOR) {
+    int full = width / st->lanes * st->lanes;
+    for (int c = 0; c < full; c += st->lanes) {
         LIdx j = lidx_add(base, lidx_add(lidx_const(c), lidx_var(LV_J0)));
-        lb_loop(&w->b, LV_J0, lbound(0), lbound(LW_VECTOR), 1, LH_LANES);
+        lb_loop(&w->b, LV_J0, lbound(0), lbound(st->lanes), 1, LH_LANES);
         each(w, st, j, c);
         lb_close(&w->b);
     }
@@ -162,25 +163,34 @@ static void block(Lw *w, Step *st, int width, LIdx base) {
     lb_close(&w->b);
 }
 
-static void blocks(Lw *w, Step *st, int size) {
+/* One block of columns, for every tile of the tile loop when there is one:
+** the column block outside, so that its strip of weights (or of dy) stays
+** in cache while every tile of rows goes past it. */
+static void tiled_block(Lw *w, Step *st, const LwTileLoop *tl, int width, LIdx base) {
+    if (tl) lb_loop(&w->b, tl->var, tl->from, tl->to, tl->step, LH_NONE);
+    block(w, st, width, base);
+    if (tl) lb_close(&w->b);
+}
+
+static void blocks(Lw *w, Step *st, int size, const LwTileLoop *tl) {
     int full = st->acc->width / size * size, rest = st->acc->width - full;
     if (full == size) {
-        block(w, st, size, lidx_const(0));
+        tiled_block(w, st, tl, size, lidx_const(0));
     } else if (full) {
         lb_loop(&w->b, LV_JB, lbound(0), lbound(full), size, LH_NONE);
-        block(w, st, size, lidx_var(LV_JB));
+        tiled_block(w, st, tl, size, lidx_var(LV_JB));
         lb_close(&w->b);
     }
-    if (rest) block(w, st, rest, lidx_const(full));
+    if (rest) tiled_block(w, st, tl, rest, lidx_const(full));
 }
 
 void lw_acc(Lw *w, const LwAcc *acc) {
-    Step st = {.acc = acc, .tile = 0};
-    blocks(w, &st, LW_ACC_BLOCK);
+    Step st = {.acc = acc, .tile = 0, .lanes = LW_VECTOR};
+    blocks(w, &st, LW_ACC_BLOCK, NULL);
 }
 
-void lw_acc_tile(Lw *w, const LwAcc *acc, int tile) {
-    if (tile > 64) die("a tile of %d rows", tile);
-    Step st = {.acc = acc, .tile = tile};
-    blocks(w, &st, LW_TILE_BLOCK);
+void lw_acc_tile(Lw *w, const LwAcc *acc, LwTile tile, const LwTileLoop *tl) {
+    if (tile.rows > 64) die("a tile of %d rows", tile.rows);
+    Step st = {.acc = acc, .tile = tile.rows, .lanes = tile.lanes};
+    blocks(w, &st, tile.cols, tl);
 }

@@ -108,12 +108,35 @@ static CgAccess transposed(const IrNode *mm, int rows) {
     return at;
 }
 
+/* Wᵀ[k][i] = W[i][k] for i in [from, from + count): one lane of rows at a
+** time over every k, so that the rows read stay in the cache and the TLB
+** while their elements are used. */
+static void transpose_block(Lw *w, const IrNode *mm, const CgAccess *at, LIdx from, int count) {
+    const IrNode *wt = mm->in[0];
+    int rows = wt->shape.dim[0], K = wt->shape.dim[1];
+    lb_loop(&w->b, LV_I0, lbound(0), lbound(K), 1, LH_NONE);
+    lb_loop(&w->b, LV_J0, lbound(0), lbound(count), 1, LH_VECTOR);
+    LIdx i = lidx_add(from, lidx_var(LV_J0)), k = lidx_var(LV_I0);
+    LIdx wc[2] = {i, k}, tc[2] = {k, i};
+    lw_store(w, at, shape_matrix(K, rows), tc, lw_elem(w, wt, wc));
+    lb_close(&w->b);
+    lb_close(&w->b);
+}
+
 void lw_transpose_copy(Lw *w, const IrNode *mm) {
     const IrNode *wt = mm->in[0];
     int rows = wt->shape.dim[0], K = wt->shape.dim[1];
     CgAccess at = transposed(mm, rows);
     lb_comment(&w->b, "%%%d's left operand %s, transposed once for all rows", lw_number(w, mm),
                shape_text(w, wt->shape));
+    if ((long)K * rows > w->plan->unroll && rows >= 2 * LW_TRANSPOSE_BLOCK) {
+        int full = rows / LW_TRANSPOSE_BLOCK * LW_TRANSPOSE_BLOCK;
+        lb_loop(&w->b, LV_JB, lbound(0), lbound(full), LW_TRANSPOSE_BLOCK, LH_NONE);
+        transpose_block(w, mm, &at, lidx_var(LV_JB), LW_TRANSPOSE_BLOCK);
+        lb_close(&w->b);
+        if (full < rows) transpose_block(w, mm, &at, lidx_const(full), rows - full);
+        return;
+    }
     LwNest ns;
     lw_nest_vector(&ns, w, shape_matrix(K, rows), LV_I0, (long)K * rows <= w->plan->unroll);
     do {
@@ -218,19 +241,28 @@ static Mm mm_setup(Lw *w, const IrNode *n) {
     return mm;
 }
 
-/* Rows of the batch `tile` at a time (plan.c's tile: large weights), then
-** the rest one by one; outside the row loop. */
+/* Rows of the batch a register tile at a time, then the rest one by one;
+** outside the row loop. */
+static void matmul_tiles(Lw *w, const LwAcc *acc, LwTile tile) {
+    LwTileLoop tl = {LV_R, lbound(0), lbound_rows(tile.rows, 0), tile.rows};
+    lw_acc_tile(w, acc, tile, &tl);
+    lb_loop(&w->b, LV_R, lbound_rows(tile.rows, 0), lbound_rows(1, 0), 1, LH_NONE);
+    lw_acc(w, acc);
+    lb_close(&w->b);
+}
+
+/* A matmul of rows by large weights (plan.c's tile): tiles for the
+** target's registers. Every sum runs over k in the same order whatever the
+** tile, so both branches compute the same bits. */
 void lw_matmul_tiled(Lw *w, const IrNode *n) {
     Mm mm = mm_setup(w, n);
     MmRow row = {&mm, lidx_const(0)};
     LwAcc acc = mm_acc(&mm, &row);
-    int tile = np_of(w, n)->tile;
-    comment(w, n, arena_printf(w->arena, "matmul, %d rows at a time%s,", tile, mm.root ? ", with its epilogue" : ""));
-    lb_loop(&w->b, LV_R, lbound(0), lbound_rows(tile, 0), tile, LH_NONE);
-    lw_acc_tile(w, &acc, tile);
-    lb_close(&w->b);
-    lb_loop(&w->b, LV_R, lbound_rows(tile, 0), lbound_rows(1, 0), 1, LH_NONE);
-    lw_acc(w, &acc);
+    comment(w, n, arena_printf(w->arena, "matmul, a tile of rows at a time%s,", mm.root ? ", with its epilogue" : ""));
+    lb_if(&w->b, LC_WIDE);
+    matmul_tiles(w, &acc, LW_TILE_WIDE);
+    lb_else(&w->b);
+    matmul_tiles(w, &acc, LW_TILE_NARROW);
     lb_close(&w->b);
 }
 
@@ -422,17 +454,24 @@ static void bs_store(Lw *w, const void *ctx, int row, LIdx j, LExpr *sum) {
     else dst(w, b->n, c, sum);
 }
 
-/* dW[i][j] for LW_TILE rows i at once: each dy[r][j] loaded once serves
+/* dW[i][j] for a tile of rows i at once: each dy[r][j] loaded once serves
 ** all of them. */
-static void batch_sum_tiled(Lw *w, BsRow *b, const LwAcc *acc) {
-    int rows = b->sq.dim[0], tiled = rows / CG_ROW_TILE * CG_ROW_TILE;
+static void batch_sum_tiles(Lw *w, BsRow *b, const LwAcc *acc, LwTile tile) {
+    int rows = b->sq.dim[0], tiled = rows / tile.rows * tile.rows;
     b->outer[0] = lidx_var(LV_I0);
-    lb_loop(&w->b, LV_I0, lbound(0), lbound(tiled), CG_ROW_TILE, LH_NONE);
-    lw_acc_tile(w, acc, CG_ROW_TILE);
-    lb_close(&w->b);
+    LwTileLoop tl = {LV_I0, lbound(0), lbound(tiled), tile.rows};
+    if (tiled) lw_acc_tile(w, acc, tile, &tl);
     if (tiled == rows) return;
     lb_loop(&w->b, LV_I0, lbound(tiled), lbound(rows), 1, LH_NONE);
     lw_acc(w, acc);
+    lb_close(&w->b);
+}
+
+static void batch_sum_tiled(Lw *w, BsRow *b, const LwAcc *acc) {
+    lb_if(&w->b, LC_WIDE);
+    batch_sum_tiles(w, b, acc, LW_TILE_WIDE);
+    lb_else(&w->b);
+    batch_sum_tiles(w, b, acc, LW_TILE_NARROW);
     lb_close(&w->b);
 }
 

@@ -27,6 +27,18 @@ static bool define(Sema *s, const char *name, Loc loc, IrNode *value) {
     return true;
 }
 
+/* A definition that failed still defines its name, as unknown (NULL), so
+** that its uses stay silent: no "used before it is defined" with a note
+** pointing at the failed line, no "unknown name". Quiet when the name is
+** taken: that error, if any, was the definition's own. */
+static void define_failed(Sema *s, const char *name, Loc loc) {
+    const Builtin *b = builtin_find_any(name);
+    if (sema_lookup(s, name) || (b && (b->kind == BK_FUNCTION || b->kind == BK_ACTIVATION || b->kind == BK_LAYER)))
+        return;
+    Local local = {name, loc, NULL};
+    ARENA_PUSH(s->arena, s->locals, local);
+}
+
 static bool check_dims(Sema *s, const Stmt *st, Shape *shape) {
     if (st->shape.len > IR_MAX_RANK) {
         diag_error(s->diag, st->shape_loc, "a shape has at most %d dimensions", IR_MAX_RANK);
@@ -50,6 +62,7 @@ static void input_stmt(Sema *s, const Stmt *st) {
     if (s->input_declared) {
         diag_error(s->diag, st->loc, "a model has one input, and it is already declared");
         if (s->input) diag_note(s->diag, s->input->loc, "the input is declared here");
+        define_failed(s, st->name, st->name_loc);
         return;
     }
     Shape shape;
@@ -68,10 +81,16 @@ static void input_stmt(Sema *s, const Stmt *st) {
 /* param NAME [shape] [= initializer]: SPEC 1.4's defaults. */
 static void param_stmt(Sema *s, const Stmt *st) {
     Shape shape = {0};
-    if (!check_dims(s, st, &shape)) return;
+    if (!check_dims(s, st, &shape)) {
+        define_failed(s, st->name, st->name_loc);
+        return;
+    }
     ArgValue init = {.init = {shape.rank >= 2 ? INIT_GLOROT_UNIFORM : INIT_ZEROS, 0, 0}};
     ParamSig sig = {.name = "initializer", .type = AT_INITIALIZER};
-    if (st->expr && !sema_convert(s, st->expr, &sig, st->loc, &init)) return;
+    if (st->expr && !sema_convert(s, st->expr, &sig, st->loc, &init)) {
+        define_failed(s, st->name, st->name_loc);
+        return;
+    }
     IrParam p = {.name = st->name, .shape = shape, .init = init.init, .trainable = true, .loc = st->name_loc};
     int index = ir_add_param(s->module, p);
     if (!define(s, st->name, st->name_loc, ir_param(s->func, index, st->name_loc))) return;
@@ -115,6 +134,8 @@ static void assign_stmt(Sema *s, const Stmt *st) {
         diag_error(s->diag, st->expr->loc,
                    "%s(...) makes a layer; apply it to a tensor: %s = %s(...)(%s)", b->name, st->name,
                    b->name, s->module->input_name ? s->module->input_name : "x");
+        define_failed(s, st->name, st->name_loc);
+        set_current(s, NULL); /* the layers after it would act on the wrong value */
         return;
     }
     /* A failed expression still defines its name, as unknown, so that
@@ -175,6 +196,11 @@ IrModule *sema_check(Arena *a, Diag *d, const Program *p) {
     s.module = ir_module_new(a, d->file, p->name);
     s.func = s.module->forward = ir_func_new(s.module, "forward");
     bool has_output = check_model(&s, p);
+    if (!p->compile.present) /* Keras' compile() defaults, said out loud */
+        diag_warning(d, p->name_loc,
+                     "model '%s' has no compile block; training uses the defaults: loss = "
+                     "mean_squared_error, optimizer = rmsprop(learning_rate = 0.001), no metrics",
+                     p->name);
     sema_compile_block(&s, &p->compile);
     sema_fit_block(&s, &p->fit, &p->compile);
     if (has_output && !diag_failed(d)) sema_lint(&s, p);

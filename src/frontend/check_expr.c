@@ -222,7 +222,10 @@ IrNode *sema_activate(Sema *s, const ActSpec *act, IrNode *x, Loc loc) {
     }
     IrNode *y = ir_ops[act->op].flags & OPF_ATTR ? ir_unary_attr(s->func, act->op, x, act->alpha, loc)
                                                  : ir_unary(s->func, act->op, x, loc);
-    if (act->op == OP_STEP) ARENA_PUSH(s->arena, s->steps, y);
+    if (act->op == OP_STEP) {
+        ARENA_PUSH(s->arena, s->steps, y);
+        ARENA_PUSH(s->arena, s->step_locs, act->loc.first_line ? act->loc : loc);
+    }
     return y;
 }
 

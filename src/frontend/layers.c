@@ -126,7 +126,14 @@ static IrNode *normalize(Sema *s, const char *name, const ArgValue *a, IrNode *x
     IrNode *mean = add_param(s, name, "mean", x->shape, zeros, ROLE_NORM_MEAN, none, loc);
     IrNode *var = add_param(s, name, "variance", x->shape, ones, ROLE_NORM_VARIANCE, none, loc);
     IrNode *eps = ir_const(s->func, 1e-7, shape_scalar(), loc);
-    IrNode *scale = ir_unary(s->func, OP_SQRT, ir_binary(s->func, OP_ADD, var, eps, loc), loc);
+    IrNode *sd = ir_unary(s->func, OP_SQRT, ir_binary(s->func, OP_ADD, var, eps, loc), loc);
+    /* A feature constant in the training rows (variance 0) is only centred,
+    ** as scikit-learn's StandardScaler does (SPEC 1.5): dividing by
+    ** sqrt(1e-7) would turn an unseen value of it into a huge input. */
+    IrNode *varies = ir_binary(s->func, OP_GT, var, ir_const(s->func, 0, shape_scalar(), loc), loc);
+    IrNode *scale = ir_emit(s->func, &(IrNode){.op = OP_SELECT, .nin = 3,
+                                               .in = {varies, sd, ir_const(s->func, 1, shape_scalar(), loc)},
+                                               .loc = loc});
     return ir_binary(s->func, OP_DIV, ir_binary(s->func, OP_SUB, x, mean, loc), scale, loc);
 }
 

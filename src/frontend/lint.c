@@ -38,7 +38,7 @@ static void step_rule(Sema *s) {
     for (int i = 0; i < s->steps.len; i++) {
         const IrNode *step = s->steps.items[i];
         if (!trained[step->in[0]->id] || !used[step->id]) continue;
-        diag_error(s->diag, step->loc,
+        diag_error(s->diag, s->step_locs.items[i],
                    "step has derivative 0 everywhere, so gradient descent cannot train the "
                    "parameters before it; use sigmoid (or tanh) while training");
     }

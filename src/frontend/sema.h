@@ -66,6 +66,7 @@ typedef struct Sema {
     bool in_loss;            /* y_true and y_pred are in scope */
     /* facts for lint.c */
     struct { IrNode **items; int len, cap; } steps;
+    struct { Loc *items; int len, cap; } step_locs; /* of the name `step`, for the caret */
     struct { IrNode **items; int len, cap; } linear_dense; /* outputs of dense(linear) */
     struct { IrNode **items; int len, cap; } dense_inputs;
     struct { Loc *items; int len, cap; } dense_locs;

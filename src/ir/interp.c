@@ -396,6 +396,16 @@ static void eval_row(const Interp *it, const IrNode *n, double *out, int r) {
     else structure_row(it, n, out, x, r);
 }
 
+void ir_eval_node(const IrNode *n, const double *const *in, double *out) {
+    Interp it = {0}; /* only DROPOUT reads it, and the folder never asks for it */
+    unsigned flags = ir_ops[n->op].flags;
+    if (flags & (OPF_LEAF | OPF_NOCSE) || n->op == OP_BATCH_SUM)
+        die("interp: %s cannot be evaluated on its own", ir_ops[n->op].name);
+    if (flags & OPF_EW) elementwise_row(n, out, in);
+    else if (flags & OPF_REDUCE) reduce_row(n, out, in[0]);
+    else structure_row(&it, n, out, in, 0);
+}
+
 /* Σ over the batch's rows: the one op whose operand has more rows than it. */
 static void batch_sum(const Interp *it, const IrNode *n, double *out) {
     const IrNode *in = n->in[0];

@@ -164,7 +164,6 @@ typedef struct IrNode {
     ** target or a dropout mask); derived by the builder, BATCH_SUM clears it.
     ** Uniform nodes are computed once per batch. */
     bool varying;
-    int group; /* fusion group (fuse.c); 0 = none */
     int nin;
     struct IrNode *in[IR_MAX_IN];
     /* attributes (which ones an op reads is said in ops.def) */
@@ -321,6 +320,8 @@ void ir_print_training(FILE *out, const IrModule *m);
 
 /* ---- dot.c: the graph for Graphviz (--emit=dot) ---- */
 void ir_print_dot(FILE *out, const IrModule *m, const IrFunc *f);
+/* A metric as the user writes it (SPEC 1.10), shown in dumps and logs. */
+const char *ir_metric_name(MetricKind k);
 
 /* ---- verify.c ---- */
 /* Checks SSA order, arities, shapes against the rules, attributes in range.
@@ -333,7 +334,8 @@ typedef struct IrPassStats {
     int nodes_before, nodes_after; /* live nodes (reachable from the outputs) */
 } IrPassStats;
 /* -O0: none; -O1: fold, cse, dce; -O2: also algebra (identities and the
-** numerically stable forms of SPEC 1.8) and fusion grouping. Returns the
+** numerically stable forms of SPEC 1.8). Fusion is the plan's (codegen
+** plan.c), not a pass. Returns the
 ** optimized function (a new one: passes rebuild rather than mutate). */
 IrFunc *ir_optimize(IrFunc *f, int level, IrPassStats *stats);
 
@@ -354,12 +356,11 @@ bool pass_same(const IrFunc *a, const IrFunc *b);
 /* A CONST fill (or a constant whose elements are all equal): its value. */
 bool pass_fill_value(const IrNode *n, double *value);
 
-/* The passes, each in its own file. All but fuse return a new function. */
+/* The passes, each in its own file; each returns a new function. */
 IrFunc *pass_fold(const IrFunc *f);    /* pass_fold.c: constant folding */
 IrFunc *pass_cse(const IrFunc *f);     /* pass_cse.c: commutative canonical order + merging */
 IrFunc *pass_dce(const IrFunc *f);     /* pass_dce.c: drops what no output needs */
 IrFunc *pass_algebra(const IrFunc *f); /* pass_algebra.c: identities, terms, stable forms */
-void pass_fuse(IrFunc *f);             /* pass_fuse.c: sets node->group, in place */
 /* pass_fold.c: an element-wise op on scalars, as the interpreter computes it;
 ** x has the op's arity, value is the op's attribute. */
 double pass_eval_ew(Op op, double value, const double *x);
@@ -410,6 +411,10 @@ bool ir_interp(const IrFunc *f, IrEnv *env, char *err, size_t err_size);
 ** constant folder uses the same functions). alpha: LEAKY_RELU/ELU. */
 double ir_scalar_unary(Op op, double alpha, double x);
 double ir_scalar_binary(Op op, double a, double b);
+/* One node on its operands' values (one tensor each, in n->in[k]'s shape),
+** as the interpreter computes it: what the constant folder evaluates. Not
+** for leaves, DROPOUT (random) or BATCH_SUM (the batch's size). */
+void ir_eval_node(const IrNode *n, const double *const *in, double *out);
 /* NumPy's repr of a tensor: array([[6., 6.], [6., 6.]]); a scalar is array(6.). */
 void ir_print_value(FILE *out, const double *data, Shape shape);
 

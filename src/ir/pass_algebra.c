@@ -879,7 +879,12 @@ static IrNode *rule_reduce(Alg *a, const IrNode *n, Shape out) {
     IrNode *x = n->in[0];
     Loc loc = n->loc;
     int64_t count = reduced_count(x, n->axis);
-    if (count == 1) return reshape_to(a, x, out, loc); /* one element: itself */
+    /* One element: itself. Not in uniform code over a parameter of one
+    ** element, though: regularize and update compute each parameter in one
+    ** loop and read its sums after it (codegen pointwise.c); a reshape there
+    ** would be a scalar read of a loop's value, which they cannot express,
+    ** so a one-element penalty (a bias of one unit) kept its sum. */
+    if (count == 1 && (x->varying || x->shape.rank == 0)) return reshape_to(a, x, out, loc);
     if (n->op == OP_MEAN) /* SPEC 1.8's 1/n as a coefficient the terms can merge */
         return bin(a, OP_MUL, reduce(a, OP_SUM, x, n->axis, loc), num(a, 1.0 / (double)count, loc), loc);
     if (n->op != OP_SUM || !sums_all(x, n->axis)) return NULL;

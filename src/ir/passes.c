@@ -5,12 +5,13 @@
 **   -O0  a copy
 **   -O1  fold, cse, dce
 **   -O2  fold, algebra, cse, dce, repeated until nothing changes (at most
-**        MAX_ROUNDS times), then fusion grouping
+**        MAX_ROUNDS times)
+** Which nodes one loop nest computes is the code generator's plan's
+** (src/codegen/plan.c), not a pass's.
 **
 ** Passes rebuild rather than mutate: nodes are hash-consed and immutable, so
 ** each pass re-emits the old function's nodes into a new one (pass_begin),
-** maps old to new, and remaps the result and the outputs (pass_end). Only
-** node->group is written in place, by the last pass. In debug builds every
+** maps old to new, and remaps the result and the outputs (pass_end). In debug builds every
 ** pass is followed by ir_verify, so a pass that breaks the graph dies where
 ** it did it (ARCHITECTURE "The IR").
 */
@@ -92,7 +93,7 @@ static bool same_node(const IrNode *a, const IrNode *b) {
         if (a->in[k]->id != b->in[k]->id) return false;
     if (memcmp(&a->value, &b->value, sizeof a->value) != 0 || a->axis != b->axis ||
         a->param != b->param || memcmp(&a->slice, &b->slice, sizeof a->slice) != 0 ||
-        a->group != b->group || (a->data == NULL) != (b->data == NULL))
+        (a->data == NULL) != (b->data == NULL))
         return false;
     return !a->data ||
            memcmp(a->data, b->data, sizeof(double) * (size_t)shape_numel(a->shape)) == 0;
@@ -174,8 +175,6 @@ IrFunc *ir_optimize(IrFunc *f, int level, IrPassStats *stats) {
             g = next;
             if (settled) break;
         }
-        pass_fuse(g);
-        check(g, "fuse");
     }
     if (stats) *stats = (IrPassStats){.nodes_before = before, .nodes_after = pass_live_count(g)};
     return g;

@@ -14,7 +14,7 @@
 ** grad(@w), state(@w, slot), lr and t, inline too; their `ret` names each
 ** output (loss=, pred=, grad(@w)=, @w=, state(@w, slot)=); where a function
 ** has both per-sample and uniform values, the uniform ones (computed once
-** per batch) say so after their type; a fusion group follows as gN.
+** per batch) say so after their type.
 ** Parameters and constant fills are printed inline where they are used, so
 ** only computing nodes get lines; those are numbered %1, %2, ... per
 ** function, which keeps the text stable when passes renumber nodes. Numbers
@@ -320,14 +320,13 @@ void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f) {
     Printer p = {.m = m, .f = f, .arena = m->arena};
     p.number = ARENA_ARRAY(m->arena, int, f->nodes.len + 1);
     int next = 1;
-    bool any_varying = false, any_uniform = false, any_group = false;
+    bool any_varying = false, any_uniform = false;
     for (int i = 0; i < f->nodes.len; i++) {
         const IrNode *n = f->nodes.items[i];
         if (!n || inline_node(n)) continue;
         p.number[i] = next++;
         any_varying |= n->varying;
         any_uniform |= !n->varying;
-        any_group |= n->group != 0;
     }
     /* Only the training functions mark uniform values, so that --emit=ir's
     ** forward function reads as it always has. */
@@ -338,10 +337,7 @@ void ir_print_func(FILE *out, const IrModule *m, const IrFunc *f) {
         const IrNode *n = f->nodes.items[i];
         if (!n || inline_node(n)) continue;
         const char *loc = loc_text(m->arena, m, n->loc);
-        /* A row without a group keeps an empty column only to align a comment. */
-        const char *group = n->group ? arena_printf(m->arena, "g%d", n->group)
-                            : any_group && loc ? "" : NULL;
-        Row row = {{node_text(&p, n), type_text(m->arena, n, mark_uniform), group}, loc};
+        Row row = {{node_text(&p, n), type_text(m->arena, n, mark_uniform), NULL}, loc};
         table_add(m->arena, &t, row);
     }
     print_signature(out, &p);
@@ -457,6 +453,10 @@ static const char *const metric_names[] = {
     [MET_MSE] = "mse", [MET_PRECISION] = "precision", [MET_RECALL] = "recall",
 };
 
+const char *ir_metric_name(MetricKind k) {
+    return NAME_OF(metric_names, k);
+}
+
 static const char *const callback_names[] = {
     [CB_EARLY_STOPPING] = "early_stopping", [CB_MODEL_CHECKPOINT] = "model_checkpoint",
     [CB_REDUCE_LR_ON_PLATEAU] = "reduce_lr_on_plateau",
@@ -551,7 +551,7 @@ static void print_settings(FILE *out, const IrModule *m) {
     str_optimizer(&s, &m->optimizer);
     str_printf(&s, "\nmetrics [");
     for (int i = 0; i < m->metrics.len; i++)
-        str_printf(&s, "%s%s", i ? ", " : "", NAME_OF(metric_names, m->metrics.items[i]));
+        str_printf(&s, "%s%s", i ? ", " : "", ir_metric_name(m->metrics.items[i]));
     const FitSpec *fit = &m->fit;
     str_printf(&s, "]\nfit epochs=%d batch_size=", fit->epochs);
     if (fit->batch_size > 0) str_printf(&s, "%d", fit->batch_size);

@@ -11,7 +11,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE ?= 10
 FUZZ := build/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-FUZZ_CFLAGS := -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+FUZZ_CFLAGS := -g -O1 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP
 FUZZ_NNC_TARGETS := frontend eval
 FUZZ_RT_TARGETS := csv safetensors checkpoint cli
 FUZZ_TARGETS := $(FUZZ_NNC_TARGETS) $(FUZZ_RT_TARGETS)

@@ -17,7 +17,9 @@ static const char *const math_macros =
     "#define NNC_EXP expf\n#define NNC_EXPM1 expm1f\n#define NNC_LOG logf\n#define NNC_LOG1P log1pf\n"
     "#define NNC_SQRT sqrtf\n#define NNC_FABS fabsf\n#define NNC_TANH tanhf\n#define NNC_ERF erff\n"
     "#define NNC_POW powf\n"
-    "#endif\n";
+    "#endif\n"
+    "/* Register tiles sized for 32 512-bit vector registers, or for 16 of 256 bits. */\n"
+    "#if defined(__AVX512F__)\n#define NNC_WIDE_VECTORS 1\n#else\n#define NNC_WIDE_VECTORS 0\n#endif\n";
 
 static const char *const helper_text[H_COUNT] = {
     [H_SQ] = "static inline nnc_real nnc_sq(nnc_real x) { return x * x; }\n",

@@ -182,6 +182,14 @@ static void stmt(Pr *p, const LStmt *s) {
         cg_c_close(t);
         break;
     case LS_IF:
+        if (s->cond == LC_WIDE) { /* chosen by the compiler's target macros */
+            cg_c_put(t, "#if NNC_WIDE_VECTORS\n");
+            stmts(p, s->body);
+            cg_c_put(t, "#else\n");
+            stmts(p, s->orelse);
+            cg_c_put(t, "#endif\n");
+            break;
+        }
         p->step_used |= s->cond == LC_FIRST_STEP;
         cg_c_open(t, s->cond == LC_HAS_Y ? "if (y != NULL)" : "if (step == 1)");
         stmts(p, s->body);

@@ -103,6 +103,10 @@ static bool add_module(LLVMOrcLLJITRef jit, const IrModule *m, const CgOptions *
     }
     LLVMDisposeBuilder(lf->b);
     lf->b = NULL;
+    /* A module that failed to build lives in tsc's context: it goes first
+    ** (ll_file_free disposing it after the context crashed nnc run). */
+    if (lf->mod) LLVMDisposeModule(lf->mod);
+    lf->mod = NULL;
     LLVMOrcDisposeThreadSafeContext(tsc);
     return ok;
 }

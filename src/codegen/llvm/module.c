@@ -241,6 +241,14 @@ static bool emit_module(LlFile *lf, CgLlvmKind kind, CgBytes *out) {
     return copy_buffer(buf, out);
 }
 
+bool cg_llvm_available(void) {
+    return true;
+}
+
+void cg_llvm_unavailable(const char *what) {
+    (void)what; /* built with LLVM: nothing needs it and lacks it */
+}
+
 bool cg_llvm_emit(const IrModule *m, const CgOptions *o, CgLlvmKind kind, CgBytes *out) {
     LlFile lf;
     *out = (CgBytes){0};

@@ -96,9 +96,118 @@ static LLVMValueRef bound(Lp *p, LBound b) {
 
 static void stmts(Lp *p, const LStmt *s);
 
+/* ---- a chunk of lanes as vector instructions ----
+** When every statement of an LH_LANES loop is a lane-wise sum of products
+** (loads contiguous in the lane or invariant, + - * /), the chunk is one
+** vector operation per statement: per lane, the same IEEE operations in
+** the same order as the scalar code, as C compilers vectorize it. */
+
+static bool lane_index(LIdx idx) {
+    return idx.k[LV_J0] == 0 || idx.k[LV_J0] == 1;
+}
+
+static bool vector_expr(const LExpr *e) {
+    switch (e->kind) {
+    case LX_CONST: case LX_ARG: return true;
+    case LX_LOAD: case LX_LOCAL: return lane_index(e->idx);
+    case LX_OP:
+        return (e->op == LOP_ADD || e->op == LOP_SUB || e->op == LOP_MUL || e->op == LOP_DIV) &&
+               vector_expr(e->in[0]) && vector_expr(e->in[1]);
+    default: return false;
+    }
+}
+
+static bool vector_body(const Lp *p, const LStmt *s) {
+    for (; s; s = s->next) {
+        bool ok = false;
+        switch (s->kind) {
+        case LS_BLOCK: ok = vector_body(p, s->body); break;
+        case LS_DECL: ok = !p->k->locals.items[s->local].size && vector_expr(s->value); break;
+        case LS_SET: ok = p->k->locals.items[s->local].size && s->idx.k[LV_J0] == 1 && vector_expr(s->value); break;
+        case LS_STORE: ok = s->idx.k[LV_J0] == 1 && vector_expr(s->value); break;
+        case LS_COMMENT: ok = true; break;
+        default: break;
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
+typedef struct Vec {
+    unsigned lanes;
+    LLVMTypeRef type;
+    LLVMValueRef *local; /* per local declared in the chunk: its vector */
+} Vec;
+
+static LLVMValueRef splat(Lp *p, const Vec *v, LLVMValueRef x) {
+    LLVMValueRef one = LLVMBuildInsertElement(p->b, LLVMGetUndef(v->type), x, ll_i32(p->lf, 0), "");
+    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(p->lf->i32, v->lanes));
+    return LLVMBuildShuffleVector(p->b, one, LLVMGetUndef(v->type), mask, "");
+}
+
+/* The vector at addr, lane 0 being the element of j0 = 0 (p->var[LV_J0] is 0). */
+static LLVMValueRef vector_at(Lp *p, const Vec *v, LLVMValueRef addr, LLVMValueRef store) {
+    LLVMValueRef vp = LLVMBuildBitCast(p->b, addr, LLVMPointerType(v->type, 0), "");
+    LLVMValueRef i = store ? LLVMBuildStore(p->b, store, vp) : LLVMBuildLoad2(p->b, v->type, vp, "");
+    LLVMSetAlignment(i, p->lf->o->f64 ? 8 : 4);
+    return i;
+}
+
+static LLVMValueRef vexpr(Lp *p, const Vec *v, const LExpr *e) {
+    switch (e->kind) {
+    case LX_LOAD:
+        if (e->idx.k[LV_J0]) return vector_at(p, v, buf_at(p, e->buf, e->idx), NULL);
+        return splat(p, v, expr(p, e));
+    case LX_LOCAL:
+        if (v->local[e->local]) return v->local[e->local];
+        if (e->idx.k[LV_J0]) return vector_at(p, v, local_at(p, e->local, e->idx), NULL);
+        return splat(p, v, expr(p, e));
+    case LX_OP: {
+        LLVMValueRef a = vexpr(p, v, e->in[0]), b = vexpr(p, v, e->in[1]);
+        switch (e->op) {
+        case LOP_ADD: return LLVMBuildFAdd(p->b, a, b, "");
+        case LOP_SUB: return LLVMBuildFSub(p->b, a, b, "");
+        case LOP_MUL: return LLVMBuildFMul(p->b, a, b, "");
+        default: return LLVMBuildFDiv(p->b, a, b, "");
+        }
+    }
+    default: return splat(p, v, expr(p, e));
+    }
+}
+
+static void vstmts(Lp *p, const Vec *v, const LStmt *s) {
+    for (; s; s = s->next) {
+        switch (s->kind) {
+        case LS_BLOCK: vstmts(p, v, s->body); break;
+        case LS_DECL: v->local[s->local] = vexpr(p, v, s->value); break;
+        case LS_SET: vector_at(p, v, local_at(p, s->local, s->idx), vexpr(p, v, s->value)); break;
+        case LS_STORE: {
+            LLVMValueRef addr = buf_at(p, s->buf, s->idx), value = vexpr(p, v, s->value);
+            if (s->add) value = LLVMBuildFAdd(p->b, vector_at(p, v, addr, NULL), value, "");
+            vector_at(p, v, addr, value);
+            break;
+        }
+        default: break;
+        }
+    }
+}
+
+static void vector_loop(Lp *p, const LStmt *s) {
+    Vec v = {.lanes = (unsigned)(s->to.c - s->from.c), .local = ARENA_ARRAY(p->lf->arena, LLVMValueRef, p->k->locals.len + 1)};
+    v.type = LLVMVectorType(p->lf->real, v.lanes);
+    p->var[LV_J0] = i64(p, 0);
+    vstmts(p, &v, s->body);
+}
+
 static void loop(Lp *p, const LStmt *s) {
     LLVMValueRef saved = p->var[s->var];
-    if (s->hint == LH_LANES && !s->from.rows && !s->to.rows) { /* written out */
+    bool lanes = s->hint == LH_LANES && !s->from.rows && !s->to.rows;
+    if (lanes && s->var == LV_J0 && s->from.c == 0 && s->step == 1 && vector_body(p, s->body)) {
+        vector_loop(p, s);
+        p->var[s->var] = saved;
+        return;
+    }
+    if (lanes) { /* written out */
         for (long i = s->from.c; i < s->to.c; i += s->step) {
             p->var[s->var] = i64(p, i);
             stmts(p, s->body);
@@ -124,6 +233,10 @@ static void loop(Lp *p, const LStmt *s) {
 }
 
 static void branch(Lp *p, const LStmt *s) {
+    if (s->cond == LC_WIDE) { /* the target is known: one branch only */
+        stmts(p, strstr(p->lf->features, "+avx512f") ? s->body : s->orelse);
+        return;
+    }
     LLVMValueRef cond = s->cond == LC_HAS_Y ? LLVMBuildIsNotNull(p->b, p->y, "")
                                             : LLVMBuildICmp(p->b, LLVMIntEQ, p->step, i64(p, 1), "");
     LLVMBasicBlockRef then = new_block(p, "then"), done = new_block(p, "endif");
