@@ -17,8 +17,10 @@ FUZZ_RT_TARGETS := csv safetensors checkpoint cli
 FUZZ_TARGETS := $(FUZZ_NNC_TARGETS) $(FUZZ_RT_TARGETS)
 FUZZ_BINS := $(addprefix $(FUZZ)/fuzz_,$(FUZZ_TARGETS))
 
-# nnc without main.c and the LLVM backend (the C path is what is fuzzed).
-FUZZ_NNC_SRC := $(filter-out src/main.c src/codegen/llvm/%,$(SRC)) $(GEN_SRC) $(RT_EMBED)
+# nnc without main.c and the LLVM backend (the C path is what is fuzzed;
+# src/codegen/llvm_absent.c stands in for LLVM).
+FUZZ_NNC_SRC := $(sort $(filter-out src/main.c src/codegen/llvm/%,$(SRC)) src/codegen/llvm_absent.c) \
+                $(GEN_SRC) $(RT_EMBED) $(LIB_API_EMBED)
 FUZZ_NNC_OBJ := $(patsubst %.c,$(FUZZ)/nnc/%.o,$(FUZZ_NNC_SRC))
 FUZZ_RT_OBJ := $(patsubst runtime/%.c,$(FUZZ)/rt/%.o,$(RT_SRC))
 
