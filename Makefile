@@ -2,7 +2,8 @@
 #   make            build build/nnc
 #   make test       unit tests (Criterion) and golden tests, optimized
 #   make test-san   the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make check      both (what CI runs)
+#   make check      both, and each fuzz target for 10 s (what CI runs)
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 #   make update-golden   rewrite golden expectations (review the diff!)
 #   make clean
 
@@ -67,7 +68,7 @@ PREFIX ?= /usr/local
 TEST_SRC := $(filter-out $(TEST_SKIP),$(wildcard tests/test_*.c))
 TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
-.PHONY: all test test-san check unit golden smoke cli e2e llvm numpy resume mpi update-golden demo bench bench-mpi clean install
+.PHONY: all test test-san check unit golden smoke cli huge hostile e2e llvm numpy resume mpi update-golden demo bench bench-mpi clean install
 all: $(BUILD)/nnc $(BUILD)/libnncrt_f64.a
 
 $(BUILD)/nnc: $(MAIN_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a $(BUILD)/libnncrt64.a
@@ -170,6 +171,14 @@ endif
 numpy: $(BUILD)/nnc
 	NNC=$(BUILD)/nnc tests/numpy.sh
 
+# Huge and extreme programs end in a message or compiling C (tests/huge.sh);
+# hostile data, checkpoints, weights and output paths (tests/hostile.sh).
+huge: $(BUILD)/nnc
+	NNC=$(BUILD)/nnc HUGE_QUICK=$(SAN) tests/huge.sh
+
+hostile: $(BUILD)/nnc
+	NNC=$(BUILD)/nnc tests/hostile.sh
+
 # Training killed with SIGKILL and resumed ends bit-identical (tests/resume.sh).
 resume: $(BUILD)/nnc
 	NNC=$(BUILD)/nnc tests/resume.sh
@@ -187,7 +196,10 @@ mpi: $(BUILD)/nnc
 # The examples: `make cancer`, `make examples`, `make examples-test`.
 include examples/examples.mk
 
-test: unit golden smoke cli e2e llvm numpy resume mpi examples-test
+# libFuzzer targets: `make fuzz FUZZ_SECONDS=600`, `make fuzz-smoke`.
+include tests/fuzz/fuzz.mk
+
+test: unit golden smoke cli huge hostile e2e llvm numpy resume mpi examples-test
 
 # The README's first command: compile the cancer model, train it on the
 # bundled data with Keras-style progress, and score it on the test split.
@@ -196,7 +208,7 @@ demo: cancer
 test-san:
 	$(MAKE) SAN=1 test
 
-check: test test-san
+check: test test-san fuzz-smoke
 
 # Speed against PyTorch on the CPU (not a test; see bench/bench.sh).
 bench: $(BUILD)/nnc

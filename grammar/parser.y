@@ -93,6 +93,7 @@ int nn_scan_token(YYSTYPE *lval, Loc *lloc, void *scanner);
 %code {
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,7 @@ static int yylex(YYSTYPE *lval, Loc *lloc, ParseState *ps);
 static void yyerror(Loc *loc, ParseState *ps, const char *msg);
 
 static Node *leaf(ParseState *ps, NodeKind kind, const char *text, Loc loc);
+static Node *number(ParseState *ps, const char *text, Loc loc);
 static Node *boolean(ParseState *ps, bool value, Loc loc);
 static Node *node_of(ParseState *ps, NodeKind kind, Node *lhs, Node *rhs, Loc loc, Loc span);
 static Node *with_list(ParseState *ps, NodeKind kind, Node *lhs, NodeList list, Loc loc, Loc span);
@@ -243,7 +245,7 @@ postfix: primary
        ;
 
 /* primary = NUMBER | STRING | "true" | "false" | IDENT | "(" expr ")" | list */
-primary: NUMBER                    { $$ = ast_number(A, $1, @1); }
+primary: NUMBER                    { $$ = number(ps, $1, @1); }
        | STRING                    { $$ = leaf(ps, ND_STRING, $1, @1); }
        | TRUE                      { $$ = boolean(ps, true, @1); }
        | FALSE                     { $$ = boolean(ps, false, @1); }
@@ -287,6 +289,18 @@ static Node *leaf(ParseState *ps, NodeKind kind, const char *text, Loc loc) {
     return n;
 }
 
+/* A literal beyond double's range would become inf, which no C compiler
+** accepts as a constant: it is the user's error, at the literal. One too
+** small for a double is read as the nearest double (0 or a subnormal). */
+static Node *number(ParseState *ps, const char *text, Loc loc) {
+    Node *n = ast_number(A, text, loc);
+    if (!isfinite(n->number)) {
+        diag_error(ps->diag, loc, "number '%s' is out of range; the largest is about 1.8e308", text);
+        n->number = 0;
+    }
+    return n;
+}
+
 static Node *boolean(ParseState *ps, bool value, Loc loc) {
     Node *n = ast_node(A, ND_BOOL, loc);
     n->number = value;
@@ -298,13 +312,13 @@ static Node *node_of(ParseState *ps, NodeKind kind, Node *lhs, Node *rhs, Loc lo
     n->lhs = lhs;
     n->rhs = rhs;
     n->span = span;
-    return n;
+    return ast_deepen(n);
 }
 
 static Node *with_list(ParseState *ps, NodeKind kind, Node *lhs, NodeList list, Loc loc, Loc span) {
     Node *n = node_of(ps, kind, lhs, NULL, loc, span);
     n->list = list;
-    return n;
+    return ast_deepen(n);
 }
 
 static Node *kwarg(ParseState *ps, const char *name, Loc loc, Node *value, Loc span) {
@@ -359,7 +373,17 @@ static ParseShape shape_add(ParseState *ps, ParseShape shape, const char *text, 
     return shape;
 }
 
+/* Parsing is iterative (bison's stack), but the checker walks the tree it
+** builds recursively: a tree deeper than AST_MAX_DEPTH is an error here, at
+** the whole expression, and never reaches the checker. */
+static Node *bounded(ParseState *ps, Node *n) {
+    if (n && n->depth > AST_MAX_DEPTH)
+        diag_error(ps->diag, n->span, "expression nested %d deep; the limit is %d", n->depth, AST_MAX_DEPTH);
+    return n;
+}
+
 static Stmt *stmt_new(ParseState *ps, StmtKind kind, Loc loc, const char *name, Loc name_loc, Node *expr) {
+    bounded(ps, expr);
     Stmt *s = ARENA_NEW(A, Stmt);
     s->kind = kind;
     s->loc = loc;
@@ -390,6 +414,7 @@ static void model_begin(ParseState *ps, const char *name, Loc kw, Loc name_loc) 
 }
 
 static Setting *setting_new(ParseState *ps, const char *name, Loc loc, Node *value) {
+    bounded(ps, value);
     Setting *s = ARENA_NEW(A, Setting);
     s->name = name;
     s->loc = loc;
@@ -415,7 +440,7 @@ static void block_set(ParseState *ps, Block *dst, Block *src, Loc kw, const char
 }
 
 static void expr_done(ParseState *ps, Node *n) {
-    ps->expr = n;
+    ps->expr = bounded(ps, n);
 }
 
 /* ---- tokens ---- */
@@ -730,7 +755,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, ParseState *ps) {
 /* Bison calls this only when its stack is exhausted. */
 static void yyerror(Loc *loc, ParseState *ps, const char *msg) {
     (void)msg;
-    diag_error(ps->diag, *loc, "nesting too deep");
+    diag_error(ps->diag, *loc, "expression nested too deep for the parser (more than %d open brackets and operators)", YYMAXDEPTH);
 }
 
 /* ---- entry points ---- */

@@ -112,10 +112,13 @@ static void rt_cb_early_stopping(RtTrainer *tr, int i, int epoch, double current
     }
 }
 
-/* Keras' file name patterns: {epoch} and {epoch:02d}. */
-static void rt_cb_path(char *buf, size_t size, const char *pattern, int epoch) {
+/* Keras' file name patterns: {epoch} and {epoch:02d}. -1 when the path
+** does not fit buf: a truncated path would write somewhere unasked. */
+static int rt_cb_path(char *buf, size_t size, const char *pattern, int epoch) {
     size_t o = 0;
-    while (*pattern && o + 1 < size) {
+    while (*pattern) {
+        if (o + 1 >= size)
+            return -1;
         if (strncmp(pattern, "{epoch", 6) == 0) {
             const char *p = pattern + 6;
             char fmt[16] = "%d";
@@ -127,14 +130,18 @@ static void rt_cb_path(char *buf, size_t size, const char *pattern, int epoch) {
                 }
             }
             if (*p == '}') {
-                o += (size_t)snprintf(buf + o, size - o, fmt, epoch);
+                int n = snprintf(buf + o, size - o, fmt, epoch);
+                if (n < 0 || (size_t)n >= size - o)
+                    return -1;
+                o += (size_t)n;
                 pattern = p + 1;
                 continue;
             }
         }
         buf[o++] = *pattern++;
     }
-    buf[o < size ? o : size - 1] = '\0';
+    buf[o] = '\0';
+    return 0;
 }
 
 static int rt_cb_model_checkpoint(RtTrainer *tr, int i, int epoch) {
@@ -155,7 +162,11 @@ static int rt_cb_model_checkpoint(RtTrainer *tr, int i, int epoch) {
     }
     if (rt_dist_rank() != 0)
         return 0; /* SPEC 6: only rank 0 writes */
-    rt_cb_path(path, sizeof path, cb->path ? cb->path : "model.safetensors", epoch + 1);
+    if (rt_cb_path(path, sizeof path, cb->path ? cb->path : "model.safetensors", epoch + 1) != 0) {
+        rt_error("model_checkpoint: the path \"%.60s...\" is longer than %d bytes", cb->path,
+                 RT_PATH_MAX - 1);
+        return -1;
+    }
     meta.n = 0;
     rt_train_meta(tr, &meta);
     return rt_weights_save(path, tr->m, tr->block.params, &meta);

@@ -12,6 +12,9 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,24 +117,42 @@ int rt_checkpoint_save(const RtTrainer *tr, const char *path) {
 
 /* ---- reading ---- */
 
-static int rt_ckpt_number(const RtStFile *f, const char *key, double *v) {
-    const char *s = rt_st_meta(f, key);
-    char *end;
-    if (s) {
-        errno = 0;
-        *v = strtod(s, &end);
-        if (*s && !*end && errno != ERANGE)
-            return 0;
-    }
-    rt_error("%s: checkpoint metadata \"%s\" is missing or not a number", f->path, key);
+/* Every field is validated, naming the file and the key: a checkpoint is
+** a file like any other, and its numbers drive loops and casts. */
+static int rt_ckpt_bad(const RtStFile *f, const char *key, const char *s, const char *want) {
+    if (s)
+        rt_error("%s: checkpoint metadata \"%s\" is \"%.40s\"; expected %s", f->path, key, s, want);
+    else
+        rt_error("%s: checkpoint metadata \"%s\" is missing", f->path, key);
     return -1;
 }
 
-static int rt_ckpt_int(const RtStFile *f, const char *key, long *v) {
-    double d;
-    if (rt_ckpt_number(f, key, &d) != 0)
-        return -1;
-    *v = (long)d;
+/* A number in [lo, hi] (inf allowed only when a bound is inf); never NaN. */
+static int rt_ckpt_number(const RtStFile *f, const char *key, double lo, double hi, double *v) {
+    const char *s = rt_st_meta(f, key);
+    char *end, want[96];
+    if (isinf(lo) && isinf(hi))
+        snprintf(want, sizeof want, "a number");
+    else if (hi >= DBL_MAX)
+        snprintf(want, sizeof want, "a finite number >= %g", lo);
+    else
+        snprintf(want, sizeof want, "a number in [%g, %g]", lo, hi);
+    if (!s || !*s)
+        return rt_ckpt_bad(f, key, s, want);
+    errno = 0;
+    *v = strtod(s, &end);
+    if (*end || isnan(*v) || *v < lo || *v > hi || (errno == ERANGE && isfinite(*v) && *v != 0))
+        return rt_ckpt_bad(f, key, s, want);
+    return 0;
+}
+
+/* A decimal integer in [lo, hi]: no fraction, no exponent, no wrap. */
+static int rt_ckpt_int(const RtStFile *f, const char *key, long lo, long hi, long *v) {
+    const char *s = rt_st_meta(f, key);
+    char want[96];
+    snprintf(want, sizeof want, "an integer from %ld to %ld", lo, hi);
+    if (!s || rt_parse_long(s, v) != 0 || *v < lo || *v > hi)
+        return rt_ckpt_bad(f, key, s, want);
     return 0;
 }
 
@@ -151,27 +172,41 @@ int rt_checkpoint_settings(RtTrainer *tr, const char *path) {
     const RtOptions *o = tr->o;
     RtStFile f;
     const char *seed, *batch;
-    long epochs;
+    long epochs, batch_size = 0;
+    unsigned long long seed_value;
+    char *end;
     int rc = -1;
     if (rt_ckpt_open(&f, path) != 0)
         return -1;
     seed = rt_st_meta(&f, "seed");
     batch = rt_st_meta(&f, "batch_size");
-    if (!seed || !batch || rt_ckpt_int(&f, "target_epochs", &epochs) != 0) {
-        if (!seed || !batch)
-            rt_error("%s: checkpoint metadata \"%s\" is missing", path, seed ? "batch_size" : "seed");
+    if (rt_ckpt_int(&f, "target_epochs", 0, INT_MAX, &epochs) != 0)
+        goto done;
+    errno = 0;
+    if (!seed || *seed < '0' || *seed > '9' || (seed_value = strtoull(seed, &end, 10), *end) ||
+        errno == ERANGE) {
+        rt_ckpt_bad(&f, "seed", seed, "a non-negative integer below 2^64");
+        goto done;
+    }
+    if (!batch || (strcmp(batch, "all") != 0 &&
+                   (rt_parse_long(batch, &batch_size) != 0 || batch_size < 1 || batch_size > INT_MAX))) {
+        rt_ckpt_bad(&f, "batch_size", batch, "a positive integer or \"all\"");
         goto done;
     }
     if (!(o->set & RT_SET_SEED))
-        tr->seed = (uint64_t)strtoull(seed, NULL, 10);
+        tr->seed = (uint64_t)seed_value;
     if (!(o->set & RT_SET_BATCH))
-        tr->batch_size = strcmp(batch, "all") == 0 ? 0 : strtol(batch, NULL, 10);
+        tr->batch_size = batch_size;
     if (!(o->set & RT_SET_EPOCHS))
         tr->epochs = (int)epochs;
     if (!(o->set & RT_SET_SPLIT) && !o->val) {
         double split;
-        if (rt_ckpt_number(&f, "validation_split", &split) != 0)
+        if (rt_ckpt_number(&f, "validation_split", 0, 1, &split) != 0)
             goto done;
+        if (split >= 1) {
+            rt_ckpt_bad(&f, "validation_split", rt_st_meta(&f, "validation_split"), "a number in [0, 1)");
+            goto done;
+        }
         tr->validation_split = split;
     }
     rc = 0;
@@ -219,14 +254,15 @@ static int rt_ckpt_tensors(RtTrainer *tr, const RtStFile *f) {
     if (rt_st_load_params(f, m, tr->block.params) != 0)
         return -1;
     dims[0] = m->opt_floats;
-    if (rt_st_expect(f, "nnc/optimizer", rt_real_dtype(), 1, dims, &t) != 0)
+    if (rt_st_expect(f, "nnc/optimizer", rt_real_dtype(), 1, dims, &t) != 0 ||
+        rt_st_check_finite(f, t) != 0)
         return -1;
     if (tr->block.opt)
         rt_st_read_real(f, t, tr->block.opt);
     dims[0] = m->param_floats;
     for (i = 0; i < tr->plan.n_best; i++) {
         snprintf(name, sizeof name, "nnc/best.%d", i);
-        if (rt_st_expect(f, name, rt_real_dtype(), 1, dims, &t) != 0)
+        if (rt_st_expect(f, name, rt_real_dtype(), 1, dims, &t) != 0 || rt_st_check_finite(f, t) != 0)
             return -1;
         rt_st_read_real(f, t, tr->block.best[i]);
     }
@@ -238,7 +274,7 @@ static int rt_ckpt_callbacks(RtTrainer *tr, const RtStFile *f) {
     double best;
     char key[48];
     int i, k;
-    if (rt_ckpt_int(f, "callbacks", &n) != 0)
+    if (rt_ckpt_int(f, "callbacks", 0, RT_MAX_CALLBACKS, &n) != 0)
         return -1;
     if (n != tr->m->n_callbacks) {
         rt_error("%s: the checkpoint has %ld callbacks, this model %d", f->path, n,
@@ -247,11 +283,11 @@ static int rt_ckpt_callbacks(RtTrainer *tr, const RtStFile *f) {
     }
     for (i = 0; i < tr->m->n_callbacks; i++) {
         snprintf(key, sizeof key, "callback.%d.best", i);
-        if (rt_ckpt_number(f, key, &best) != 0)
+        if (rt_ckpt_number(f, key, -HUGE_VAL, HUGE_VAL, &best) != 0)
             return -1;
         for (k = 1; k < RT_CKPT_CB_FIELDS; k++) {
             snprintf(key, sizeof key, "callback.%d.%s", i, rt_ckpt_cb_field[k]);
-            if (rt_ckpt_int(f, key, &v[k]) != 0)
+            if (rt_ckpt_int(f, key, 0, k == 4 ? 1 : INT_MAX, &v[k]) != 0)
                 return -1;
         }
         tr->cb[i].best = best;
@@ -271,9 +307,11 @@ int rt_checkpoint_load(RtTrainer *tr, const char *path) {
     if (rt_ckpt_open(&f, path) != 0)
         return -1;
     if (rt_ckpt_tensors(tr, &f) != 0 || rt_ckpt_callbacks(tr, &f) != 0 ||
-        rt_ckpt_int(&f, "epochs", &epoch) != 0 || rt_ckpt_int(&f, "step", &step) != 0 ||
-        rt_ckpt_int(&f, "stop", &stop) != 0 || rt_ckpt_int(&f, "stopped_epoch", &stopped) != 0 ||
-        rt_ckpt_number(&f, "learning_rate", &lr) != 0)
+        rt_ckpt_int(&f, "epochs", 0, INT_MAX, &epoch) != 0 ||
+        rt_ckpt_int(&f, "step", 0, LONG_MAX, &step) != 0 ||
+        rt_ckpt_int(&f, "stop", 0, 1, &stop) != 0 ||
+        rt_ckpt_int(&f, "stopped_epoch", 0, INT_MAX, &stopped) != 0 ||
+        rt_ckpt_number(&f, "learning_rate", 0, DBL_MAX, &lr) != 0)
         goto done;
     tr->epoch = (int)epoch;
     tr->step = step;

@@ -363,7 +363,23 @@ static int rt_cli_model_ok(const NncModel *m) {
     return 1;
 }
 
+/* What went to standard output (eval's line, predict -o -, summary) must
+** have arrived: a full disk or a closed pipe is an error (exit 1). */
+static int rt_cli_finish(int rc) {
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return rc;
+    if (rc == RT_EXIT_OK)
+        rt_error("standard output: write error");
+    return rc == RT_EXIT_OK ? RT_EXIT_ERROR : rc;
+}
+
+static int rt_cli_run(const NncModel *model, int argc, char **argv);
+
 int rt_cli_main(const NncModel *model, int argc, char **argv) {
+    return rt_cli_finish(rt_cli_run(model, argc, argv));
+}
+
+static int rt_cli_run(const NncModel *model, int argc, char **argv) {
     RtOptions o;
     int rc;
     memset(&o, 0, sizeof o);

@@ -5,11 +5,16 @@
 ** walked twice: once to count rows, once to parse them into one buffer of
 ** features and targets. Blank lines are skipped, CRLF and a missing final
 ** newline are fine, a first row with a non-numeric field is a header.
+** Fields may be quoted as RFC 4180 says ("3,0" is one field, "" inside is
+** a quote, a quoted field may span lines). A stray CR (CR-only or CR CR LF
+** line ends), a NUL byte and an unterminated quote are reported as such.
 ** Every error names the file and line: `data.csv:17: expected 31 columns,
 ** found 30`. Columns in messages count from 1, like the lines.
 */
 #include "runtime.h"
 
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +39,7 @@ typedef struct RtCsv {
     const char *path;
     char *text, *pos, *limit;
     long line;              /* number of the line last returned, from 1 */
+    long next_line;         /* number of the line at pos */
     char *begin, *end;      /* that line, without its line break */
     /* layout */
     long ncols, n_x, label, target_cols;
@@ -51,29 +57,132 @@ static int rt_csv_blank(const char *b, const char *e) {
     return 1;
 }
 
-/* The next non-blank line; 0 at the end of the file. */
+/* The end of the record at b: the first newline outside quotes. A quote
+** opens only at the start of a field (after blanks), as RFC 4180 has it;
+** *newlines counts those inside quotes, *open is set when a quote never
+** closes. */
+static char *rt_csv_record_end(char *b, char *limit, long *newlines, int *open) {
+    int quoted = 0, start = 1;
+    *newlines = 0;
+    *open = 0;
+    for (; b < limit; b++) {
+        char ch = *b;
+        if (quoted) {
+            if (ch == '"') {
+                if (b + 1 < limit && b[1] == '"')
+                    b++;
+                else
+                    quoted = 0;
+            } else if (ch == '\n') {
+                (*newlines)++;
+            }
+            continue;
+        }
+        if (ch == '\n')
+            return b;
+        if (ch == '"' && start) {
+            quoted = 1;
+            start = 0;
+        } else if (ch == ',') {
+            start = 1;
+        } else if (ch != ' ' && ch != '\t') {
+            start = 0;
+        }
+    }
+    *open = quoted;
+    return limit;
+}
+
+/* A CR outside quotes, or a NUL byte, anywhere in the record. */
+static int rt_csv_check_bytes(RtCsv *c, const char *b, const char *e) {
+    int quoted = 0, start = 1;
+    const char *p;
+    if (memchr(b, '\0', (size_t)(e - b))) {
+        rt_error("%s:%ld: NUL byte in the data (is this a binary or UTF-16 file?)", c->path,
+                 c->line);
+        return -1;
+    }
+    for (p = b; p < e; p++) {
+        if (quoted) {
+            if (*p == '"' && p + 1 < e && p[1] == '"')
+                p++;
+            else if (*p == '"')
+                quoted = 0;
+            continue;
+        }
+        if (*p == '"' && start)
+            quoted = 1;
+        if (*p == '\r') {
+            if (p + 1 == e)
+                rt_error("%s:%ld: the line ends with CR CR LF; convert the line ends to LF or "
+                         "CR LF", c->path, c->line);
+            else
+                rt_error("%s:%ld: carriage return (CR) inside a line: the file seems to have "
+                         "CR-only line ends; convert them to LF or CR LF", c->path, c->line);
+            return -1;
+        }
+        start = *p == ',' ? 1 : (*p == ' ' || *p == '\t') ? start : 0;
+    }
+    return 0;
+}
+
+/* The next non-blank record; 0 at the end of the file, -1 after an error. */
 static int rt_csv_next(RtCsv *c) {
     while (c->pos < c->limit) {
-        char *b = c->pos, *e = memchr(b, '\n', (size_t)(c->limit - b));
-        if (!e)
-            e = c->limit;
+        long newlines;
+        int open;
+        char *b = c->pos, *e = rt_csv_record_end(b, c->limit, &newlines, &open);
         c->pos = e < c->limit ? e + 1 : c->limit;
-        c->line++;
+        c->line = c->next_line;
+        c->next_line += 1 + newlines;
+        if (open) {
+            rt_error("%s:%ld: a quoted field is never closed (a '\"' is missing)", c->path,
+                     c->line);
+            return -1;
+        }
         if (e > b && e[-1] == '\r')
             e--;
         if (!rt_csv_blank(b, e)) {
             c->begin = b;
             c->end = e;
-            return 1;
+            return rt_csv_check_bytes(c, b, e) == 0 ? 1 : -1;
         }
     }
     return 0;
 }
 
-static long rt_csv_count_fields(const char *b, const char *e) {
-    long n = 1;
-    for (; b < e; b++)
-        n += *b == ',';
+/* The field at *b (up to e): its bounds, quotes included, in *fb and *fe;
+** *b moves past its comma. Returns 0 after the last field. */
+static int rt_csv_field(char **b, char *e, char **fb, char **fe) {
+    char *p = *b;
+    if (p > e)
+        return 0;
+    *fb = p;
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p < e && *p == '"') {
+        for (p++; p < e; p++)
+            if (*p == '"') {
+                if (p + 1 < e && p[1] == '"')
+                    p++;
+                else {
+                    p++;
+                    break;
+                }
+            }
+    }
+    while (p < e && *p != ',')
+        p++;
+    *fe = p;
+    *b = p + 1;
+    return 1;
+}
+
+static long rt_csv_count_fields(char *b, char *e) {
+    long n = 0;
+    char *fb, *fe;
+    while (rt_csv_field(&b, e, &fb, &fe))
+        n++;
     return n;
 }
 
@@ -89,6 +198,14 @@ static void rt_csv_trim(char **b, char **e) {
     }
 }
 
+#ifdef NNC_F64
+#define RT_CSV_REAL_MAX DBL_MAX
+#else
+#define RT_CSV_REAL_MAX FLT_MAX
+#endif
+
+/* 0, or -1 for not a number, or -2 for a number beyond the trainer's
+** floating type (SPEC 3: a data error, not an inf in the weights). */
 static int rt_csv_number(char *b, char *e, double *v) {
     char *end, save;
     rt_csv_trim(&b, &e);
@@ -97,18 +214,22 @@ static int rt_csv_number(char *b, char *e, double *v) {
     /* The text is ours and NUL-terminated past its end: cut the field. */
     save = *e;
     *e = '\0';
+    errno = 0;
     *v = strtod(b, &end);
     *e = save;
-    return end == e && isfinite(*v) ? 0 : -1;
+    if (end != e)
+        return -1;
+    if (isnan(*v) || (isinf(*v) && errno != ERANGE))
+        return -1; /* "nan", "inf" */
+    if (isinf(*v) || fabs(*v) > RT_CSV_REAL_MAX)
+        return -2;
+    return 0;
 }
 
 /* The field as the user wrote it, for messages: trimmed, at most 40 bytes. */
 static void rt_csv_token(char *buf, size_t size, char *b, char *e) {
     size_t n;
-    while (b < e && (*b == ' ' || *b == '\t'))
-        b++;
-    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-        e--;
+    rt_csv_trim(&b, &e);
     n = (size_t)(e - b);
     if (n > 40) {
         memcpy(buf, b, 37);
@@ -122,30 +243,36 @@ static void rt_csv_token(char *buf, size_t size, char *b, char *e) {
 /* A header has a field that is neither a number nor empty (an empty field
 ** is a data row's missing value, reported as such). */
 static int rt_csv_is_header(char *b, char *e) {
-    while (b <= e) {
-        char *comma = memchr(b, ',', (size_t)(e - b)), *fe = comma ? comma : e, *tb = b, *te = fe;
+    char *fb, *fe;
+    while (rt_csv_field(&b, e, &fb, &fe)) {
+        char *tb = fb, *te = fe;
         double v;
         rt_csv_trim(&tb, &te);
-        if (tb < te && rt_csv_number(b, fe, &v) != 0)
+        if (tb < te && rt_csv_number(fb, fe, &v) == -1)
             return 1;
-        b = fe + 1;
     }
     return 0;
 }
 
 /* --label COL: a header name first, else a 0-based index. */
 static int rt_csv_find_label(RtCsv *c, const char *label, char *hb, char *he) {
-    long col = 0, idx;
-    char *b = hb;
-    while (hb && b <= he) {
-        char *comma = memchr(b, ',', (size_t)(he - b)), *fe = comma ? comma : he, *nb = b;
-        rt_csv_trim(&nb, &fe);
-        if ((size_t)(fe - nb) == strlen(label) && memcmp(nb, label, (size_t)(fe - nb)) == 0) {
-            c->label = col;
-            return 0;
+    long col = 0, idx, found = -1;
+    char *b = hb, *fb, *fe;
+    while (hb && rt_csv_field(&b, he, &fb, &fe)) {
+        rt_csv_trim(&fb, &fe);
+        if ((size_t)(fe - fb) == strlen(label) && memcmp(fb, label, (size_t)(fe - fb)) == 0) {
+            if (found >= 0) {
+                rt_error("%s: --label %s: columns %ld and %ld are both named \"%s\"; give the "
+                         "column's 0-based index instead", c->path, label, found, col, label);
+                return -1;
+            }
+            found = col;
         }
-        b = (comma ? comma : he) + 1;
         col++;
+    }
+    if (found >= 0) {
+        c->label = found;
+        return 0;
     }
     if (rt_parse_long(label, &idx) != 0 || idx < 0) {
         if (hb)
@@ -303,19 +430,24 @@ static int rt_csv_target(RtCsv *c, nnc_real *t, long k, double v, const char *to
 
 static int rt_csv_row(RtCsv *c, nnc_real *x, nnc_real *t) {
     long col = 0, found = rt_csv_count_fields(c->begin, c->end);
-    char *b = c->begin;
+    char *b = c->begin, *fb, *fe;
     if (found != c->ncols) {
         rt_error("%s:%ld: expected %ld columns, found %ld", c->path, c->line, c->ncols, found);
         return -1;
     }
-    for (col = 0; col < c->ncols; col++) {
-        char *comma = memchr(b, ',', (size_t)(c->end - b)), *fe = comma ? comma : c->end;
+    for (col = 0; col < c->ncols && rt_csv_field(&b, c->end, &fb, &fe); col++) {
         long role = c->role[col];
         if (role != -1) {
             char tok[48];
             double v;
-            int bad = rt_csv_number(b, fe, &v) != 0;
-            rt_csv_token(tok, sizeof tok, b, fe);
+            int bad = rt_csv_number(fb, fe, &v);
+            rt_csv_token(tok, sizeof tok, fb, fe);
+            if (bad == -2) {
+                rt_error("%s:%ld: column %ld: %s is out of range for %s (largest magnitude %g)",
+                         c->path, c->line, col + 1, tok, sizeof(nnc_real) == 4 ? "float" : "double",
+                         (double)RT_CSV_REAL_MAX);
+                return -1;
+            }
             if (bad) {
                 rt_error("%s:%ld: column %ld: not a number: \"%s\"", c->path, c->line, col + 1,
                          tok);
@@ -326,7 +458,6 @@ static int rt_csv_row(RtCsv *c, nnc_real *x, nnc_real *t) {
             else if (rt_csv_target(c, t, -2 - role, v, tok) != 0)
                 return -1;
         }
-        b = fe + 1;
     }
     return 0;
 }
@@ -346,9 +477,10 @@ static int rt_csv_parse(RtCsv *c, RtData *d, const NncModel *m, const char *labe
                         int need_targets) {
     char *first_pos;
     long first_line, rows = 0, i;
-    int header;
-    if (!rt_csv_next(c)) {
-        rt_error("%s: empty file", c->path);
+    int header, more;
+    if ((more = rt_csv_next(c)) <= 0) {
+        if (more == 0)
+            rt_error("%s: empty file", c->path);
         return -1;
     }
     c->ncols = rt_csv_count_fields(c->begin, c->end);
@@ -359,10 +491,12 @@ static int rt_csv_parse(RtCsv *c, RtData *d, const NncModel *m, const char *labe
         return -1;
     /* Count the rows, then come back to the first one. */
     first_pos = header ? c->pos : c->begin;
-    first_line = header ? c->line : c->line - 1;
+    first_line = header ? c->next_line : c->line;
     rows = header ? 0 : 1;
-    while (rt_csv_next(c))
+    while ((more = rt_csv_next(c)) > 0)
         rows++;
+    if (more < 0)
+        return -1;
     if (rows == 0) {
         rt_error("%s: no data rows", c->path);
         return -1;
@@ -375,8 +509,8 @@ static int rt_csv_parse(RtCsv *c, RtData *d, const NncModel *m, const char *labe
         return -1;
     d->t = d->x + rows * d->n_x;
     c->pos = first_pos;
-    c->line = first_line;
-    for (i = 0; i < rows && rt_csv_next(c); i++)
+    c->next_line = first_line;
+    for (i = 0; i < rows && rt_csv_next(c) > 0; i++)
         if (rt_csv_row(c, d->x + i * d->n_x, d->t + i * d->n_t) != 0)
             return -1;
     rt_csv_map_hinge(c, d);
@@ -394,6 +528,7 @@ int rt_data_load(RtData *d, const char *path, const NncModel *m, const char *lab
     c.path = path;
     c.n_x = m->n_inputs;
     c.label = -1;
+    c.next_line = 1;
     c.loss = m->loss;
     c.text = rt_read_file(path, &size);
     if (!c.text)

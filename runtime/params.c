@@ -4,7 +4,9 @@
 */
 #include "runtime.h"
 
+#include <float.h>
 #include <math.h>
+#include <string.h>
 
 void rt_init_params(const NncModel *m, uint64_t seed, nnc_real *params) {
     int i;
@@ -66,8 +68,19 @@ int rt_norm_stats(const NncModel *m, nnc_real *params, const RtRows *rows) {
                      m->name ? m->name : "model", p->name, p->size, m->n_inputs);
             return -1;
         }
-        for (j = 0; j < p->size; j++)
-            params[p->offset + j] = (nnc_real)rt_norm_feature(p->role, rows, j);
+        for (j = 0; j < p->size; j++) {
+            double v = rt_norm_feature(p->role, rows, j);
+            /* Data within range can still make a variance beyond it (1e20
+            ** squared): an inf or NaN statistic would train silently. */
+            if (!isfinite(v) || fabs(v) > (sizeof(nnc_real) == 4 ? FLT_MAX : DBL_MAX)) {
+                rt_error("%s: input feature %ld: its %s over the training rows is %g, which %s "
+                         "cannot hold; scale the data down", p->name, j,
+                         strchr(p->name, '.') ? strchr(p->name, '.') + 1 : "statistic", v,
+                         sizeof(nnc_real) == 4 ? "float" : "double");
+                return -1;
+            }
+            params[p->offset + j] = (nnc_real)v;
+        }
     }
     return 0;
 }

@@ -82,7 +82,8 @@ typedef struct RtFile {
     int atomic;            /* tmp must be renamed onto path */
     size_t len;            /* bytes waiting in buf */
     uint64_t total;        /* bytes written (or counted) so far */
-    const char *path;
+    const char *path;      /* as the user gave it, for messages */
+    char target[RT_PATH_MAX + 1]; /* path with symlinks resolved: what is replaced */
     char tmp[RT_PATH_MAX + 64];
     unsigned char buf[8192];
 } RtFile;
@@ -296,6 +297,7 @@ int rt_weights_load(const char *path, const NncModel *m, nnc_real *params);
 /* Checks f against m's parameter table and loads it: the first difference
 ** is the message. Tensors named "nnc/..." (checkpoint state) are skipped. */
 int rt_st_load_params(const RtStFile *f, const NncModel *m, nnc_real *params);
+int rt_st_check_finite(const RtStFile *f, const RtStTensor *t); /* 0, or -1 + message */
 /* Checks a tensor named name has this dtype and shape; -1 + message if not. */
 int rt_st_expect(const RtStFile *f, const char *name, int dtype, int rank,
                  const long *dims, const RtStTensor **out);

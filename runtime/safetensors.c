@@ -14,6 +14,8 @@
 */
 #include "runtime.h"
 
+#include <math.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -722,6 +724,21 @@ static double rt_st_element(const unsigned char *p, int dtype) {
         memcpy(&x, &u, 8);
         return x;
     }
+}
+
+/* A NaN or infinite weight would train or predict NaN without a word. */
+int rt_st_check_finite(const RtStFile *f, const RtStTensor *t) {
+    const unsigned char *p = f->bytes + f->data_start + t->begin;
+    size_t size = t->dtype == RT_DT_F64 ? 8 : 4, i, n = (t->end - t->begin) / size;
+    for (i = 0; i < n; i++) {
+        double v = rt_st_element(p + i * size, t->dtype);
+        if (!isfinite(v)) {
+            rt_error("%s: tensor \"%s\" element %lu is %s; weights must be finite numbers",
+                     f->path, t->name, (unsigned long)i, v != v ? "nan" : v > 0 ? "inf" : "-inf");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 void rt_st_read_real(const RtStFile *f, const RtStTensor *t, nnc_real *dst) {

@@ -3,11 +3,15 @@
 */
 #include "runtime.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,10 +57,21 @@ char *rt_read_file(const char *path, size_t *size) {
     size_t len = 0, cap = 0;
     if (!fp)
         return NULL;
-    /* Read in growing blocks: works for pipes and files alike. */
+    /* Read in growing blocks: works for pipes and files alike. A regular
+    ** file's size is the first guess, so that small files cost little. */
+    {
+        struct stat st;
+        if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+            (unsigned long long)st.st_size < (size_t)-1 / 2) {
+            cap = (size_t)st.st_size + 2;
+            text = malloc(cap);
+            if (!text)
+                cap = 0;
+        }
+    }
     for (;;) {
         size_t got;
-        if (cap - len < 65536) {
+        if (cap - len < 2) {
             size_t ncap = cap ? cap * 2 : 65536 + 1;
             char *grown = realloc(text, ncap);
             rt_heap_allocs++;
@@ -136,8 +151,83 @@ int rt_parse_long(const char *s, long *out) {
 
 /* ---- atomic files ---- */
 
+/* path with every symlink followed (a dangling one too: the file it names
+** is created), so that the rename replaces the file, never the link. */
+static int rt_file_resolve(const char *path, char *out) {
+    char link[RT_PATH_MAX + 1];
+    int hops;
+    strcpy(out, path);
+    for (hops = 0; hops < 40; hops++) {
+        struct stat st;
+        ssize_t n;
+        char *slash;
+        if (lstat(out, &st) != 0 || !S_ISLNK(st.st_mode))
+            return 0;
+        n = readlink(out, link, sizeof link - 1);
+        if (n < 0)
+            return 0;
+        link[n] = '\0';
+        slash = strrchr(out, '/');
+        if (link[0] == '/' || !slash) {
+            strcpy(out, link);
+        } else {
+            size_t dir = (size_t)(slash - out) + 1;
+            if (dir + (size_t)n > RT_PATH_MAX) {
+                errno = ENAMETOOLONG;
+                return -1;
+            }
+            memcpy(out + dir, link, (size_t)n + 1);
+        }
+    }
+    errno = ELOOP;
+    return -1;
+}
+
+/* Temporaries of killed writers (NAME.tmp-PID-N whose PID is gone) are
+** removed by the next run that writes NAME. */
+static void rt_file_sweep(const char *target) {
+    char dir[RT_PATH_MAX + 1], full[RT_PATH_MAX + 80];
+    const char *slash = strrchr(target, '/'), *base = slash ? slash + 1 : target;
+    size_t blen = strlen(base);
+    DIR *d;
+    struct dirent *e;
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == target)
+        strcpy(dir, "/");
+    else {
+        memcpy(dir, target, (size_t)(slash - target));
+        dir[slash - target] = '\0';
+    }
+    d = opendir(dir);
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        const char *rest = e->d_name + blen;
+        char *end;
+        long pid;
+        if (strncmp(e->d_name, base, blen) != 0 || strncmp(rest, ".tmp-", 5) != 0)
+            continue;
+        pid = strtol(rest + 5, &end, 10);
+        if (end == rest + 5 || *end != '-' || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (strtol(end + 1, &end, 10) < 0 || *end)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        if (strlen(dir) + strlen(e->d_name) + 2 > sizeof full)
+            continue;
+        strcpy(full, dir);
+        strcat(full, "/");
+        strcat(full, e->d_name);
+        unlink(full);
+    }
+    closedir(d);
+}
+
 int rt_file_open(RtFile *f, const char *path) {
     int attempt;
+    struct stat st;
     memset(f, 0, offsetof(RtFile, buf));
     f->path = path;
     f->atomic = 1;
@@ -145,10 +235,30 @@ int rt_file_open(RtFile *f, const char *path) {
         rt_error("%s: cannot write: path too long", path);
         return -1;
     }
+    if (rt_file_resolve(path, f->target) != 0) {
+        rt_error("%s: cannot write: %s", path, strerror(errno));
+        return -1;
+    }
+    if (stat(f->target, &st) == 0 && S_ISDIR(st.st_mode)) {
+        rt_error("%s: cannot write: %s", path, strerror(EISDIR));
+        return -1;
+    }
+    /* A device or a FIFO is written as it is: renaming a file over
+    ** /dev/null would replace the device. */
+    if (stat(f->target, &st) == 0 && !S_ISREG(st.st_mode)) {
+        f->atomic = 0;
+        f->fd = open(f->target, O_WRONLY);
+        if (f->fd < 0) {
+            rt_error("%s: cannot write: %s", path, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    rt_file_sweep(f->target);
     /* The temporary sits beside the target, so that rename() is atomic;
     ** O_EXCL and the pid keep two writers apart. */
     for (attempt = 0; attempt < 100; attempt++) {
-        snprintf(f->tmp, sizeof f->tmp, "%s.tmp-%ld-%d", path, (long)getpid(), attempt);
+        snprintf(f->tmp, sizeof f->tmp, "%s.tmp-%ld-%d", f->target, (long)getpid(), attempt);
         f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0666);
         if (f->fd >= 0 || errno != EEXIST)
             break;
@@ -244,6 +354,9 @@ int rt_file_commit(RtFile *f) {
         return 0;
     rt_file_flush(f);
     if (!f->atomic) {
+        if (f->fd > 2 && close(f->fd) != 0 && !f->err)
+            f->err = errno;
+        f->fd = -1;
         if (f->err) {
             rt_error("%s: cannot write: %s", f->path, strerror(f->err));
             return -1;
@@ -255,14 +368,14 @@ int rt_file_commit(RtFile *f) {
     if (close(f->fd) != 0 && !f->err)
         f->err = errno;
     f->fd = -1;
-    if (!f->err && rename(f->tmp, f->path) != 0)
+    if (!f->err && rename(f->tmp, f->target) != 0)
         f->err = errno;
     if (f->err) {
         unlink(f->tmp);
         rt_error("%s: cannot write: %s", f->path, strerror(f->err));
         return -1;
     }
-    rt_file_sync_dir(f->path);
+    rt_file_sync_dir(f->target);
     return 0;
 }
 

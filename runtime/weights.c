@@ -88,13 +88,15 @@ static int rt_weights_known(const NncModel *m, const char *name) {
 /* SPEC 3: a file of another model fails with its first difference. */
 int rt_st_load_params(const RtStFile *f, const NncModel *m, nnc_real *params) {
     const char *sig = rt_st_meta(f, "nnc_signature");
+    const RtStTensor *t;
     int i, k;
     for (i = 0; i < m->n_params; i++) {
         const NncParam *p = &m->params[i];
         long dims[NNC_MAX_RANK];
         for (k = 0; k < p->rank; k++)
             dims[k] = p->dims[k];
-        if (rt_st_expect(f, p->name, rt_real_dtype(), p->rank, dims, NULL) != 0)
+        if (rt_st_expect(f, p->name, rt_real_dtype(), p->rank, dims, &t) != 0 ||
+            rt_st_check_finite(f, t) != 0)
             return -1;
     }
     for (i = 0; i < f->n_tensors; i++)

@@ -4,6 +4,7 @@
 ** with every output written atomically, and nothing written on error.
 */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +179,10 @@ typedef void (*Writer)(FILE *out, const void *what);
 static bool write_output(const char *path, Writer write, const void *what) {
     if (!strcmp(path, "-")) {
         write(stdout, what);
-        return fflush(stdout) == 0;
+        /* A write that failed midway leaves only the error flag. */
+        if (fflush(stdout) == 0 && !ferror(stdout)) return true;
+        fprintf(stderr, "nnc: cannot write to standard output: %s\n", strerror(errno ? errno : EIO));
+        return false;
     }
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
@@ -260,6 +264,23 @@ static int emit_c(const Options *o, IrModule *m) {
     return text && write_output(c_output(o, m), write_text, text) ? 0 : 1;
 }
 
+/* Weights baked into deployed code must be numbers: a NaN or inf would
+** predict NaN without a word (and inf is no C constant). */
+static bool weights_finite(const char *path, const IrModule *m, const CgWeights *w) {
+    for (int i = 0; i < m->params.len; i++) {
+        const IrParam *p = &m->params.items[i];
+        int64_t n = shape_numel(p->shape);
+        for (int64_t k = 0; k < n; k++) {
+            double v = w->values[i][k];
+            if (isfinite(v)) continue;
+            fprintf(stderr, "nnc: %s: tensor \"%s\" element %lld is %s; weights must be finite numbers\n",
+                    path, p->name, (long long)k, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+            return false;
+        }
+    }
+    return true;
+}
+
 /* lib and infer: a source and its header, both generated before either is written. */
 static int emit_c_pair(const Options *o, IrModule *m) {
     CgOptions cg = c_options(o);
@@ -269,7 +290,8 @@ static int emit_c_pair(const Options *o, IrModule *m) {
             fprintf(stderr, "nnc: --emit=infer needs the trained weights: --weights W.safetensors\n");
             return 2;
         }
-        if (!cg_weights_read(m->arena, o->weights, m, &weights)) return 1;
+        if (!cg_weights_read(m->arena, o->weights, m, &weights) || !weights_finite(o->weights, m, &weights))
+            return 1;
         cg.weights = &weights;
     }
     const char *out = c_output(o, m), *header = c_header(o, m, out);
@@ -409,30 +431,9 @@ static int compile(Options *o) {
     return status;
 }
 
-/* nnc eval 'EXPR' (SPEC 2): parse, check and interpret a constant tensor
-** expression, then print NumPy's repr of it and its shape. Diagnostics
-** name the file "<eval>" and quote the expression. */
+/* nnc eval 'EXPR' (SPEC 2): src/eval.c. */
 static int eval_command(const char *src) {
-    Arena *arena = arena_new();
-    Diag diag;
-    diag_init(&diag, "<eval>", src, strlen(src), stderr);
-    Node *expr = parse_expression(arena, &diag);
-    IrFunc *f = expr && !diag_failed(&diag) ? sema_check_expression(arena, &diag, expr) : NULL;
-    int status = 1;
-    double *value = f && f->result ? malloc(sizeof(double) * (size_t)shape_numel(f->result->shape)) : NULL;
-    char err[256] = "out of memory";
-    IrEnv env = {.rows = 1, .grad_scale = 1, .result = value};
-    if (value && ir_interp(f, &env, err, sizeof err)) { /* env asks nothing else: no inputs */
-        char shape[160];
-        ir_print_value(stdout, value, f->result->shape);
-        printf("\nshape: %s\n", shape_format(f->result->shape, shape, sizeof shape));
-        status = 0;
-    } else if (f) {
-        fprintf(stderr, "nnc: eval: %s\n", err);
-    }
-    free(value);
-    arena_free(arena);
-    return status;
+    return nnc_eval(src, stdout, stderr);
 }
 
 /* "nnc examples/cancer.nn -o cancer.c", for the header comment. */
@@ -506,6 +507,15 @@ static int run_command(Options *o, int argc, char **argv, int word) {
     return status;
 }
 
+/* Whatever went to standard output (eval, --list, --help, -o -) must have
+** arrived: `nnc eval ... > /dev/full` is an error, not a silent success. */
+static int finish(int status) {
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return status;
+    if (status == 0) fprintf(stderr, "nnc: cannot write to standard output: %s\n", strerror(errno ? errno : EIO));
+    return status ? status : 1;
+}
+
 /* The first argument that is neither an option nor an option's value: the
 ** file, or the word run or eval. */
 static int first_operand(int argc, char **argv) {
@@ -516,7 +526,7 @@ static int first_operand(int argc, char **argv) {
     return argc;
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     Options o = {.emit = EMIT_C, .opt_level = 2, .unroll = -1};
     int word = first_operand(argc, argv);
     bool command = word < argc && (!strcmp(argv[word], "run") || !strcmp(argv[word], "eval"));
@@ -542,4 +552,8 @@ int main(int argc, char **argv) {
     int status = compile(&o);
     free((void *)o.command);
     return status;
+}
+
+int main(int argc, char **argv) {
+    return finish(dispatch(argc, argv));
 }

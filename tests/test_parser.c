@@ -445,9 +445,55 @@ Test(syntax_errors, deep_nesting) {
     src[n + DEPTH] = '\0';
     Run r = run(src);
     cr_assert_geq(r.errors, 1);
-    cr_assert(strstr(r.text, "error: nesting too deep"), "%.200s", r.text);
+    cr_assert(strstr(r.text, "error: expression nested too deep for the parser"), "%.200s", r.text);
     done(&r);
     free(src);
+}
+
+/* Issue 10: a 40,000-term sum crashed the checker's recursion. The parser
+** bounds the tree's depth with a located error; at the limit it is fine. */
+static char *sum_of(int terms) {
+    char *src = malloc(4 * (size_t)terms + 64);
+    int n = sprintf(src, "model m {\n input x[2]\n y = x");
+    for (int i = 1; i < terms; i++) n += sprintf(src + n, "+x");
+    strcpy(src + n, "\n}\n");
+    return src;
+}
+
+Test(syntax_errors, expression_depth_bounded) {
+    char *src = sum_of(40000);
+    Run r = run(src);
+    cr_assert_eq(r.errors, 1, "%.300s", r.text);
+    cr_assert(strstr(r.text, "t.nn:3:6: error: expression nested 40000 deep; the limit is 1000"), "%.300s", r.text);
+    done(&r);
+    free(src);
+    src = sum_of(AST_MAX_DEPTH);
+    r = run(src);
+    cr_assert_eq(r.errors, 0, "%.300s", r.text);
+    done(&r);
+    free(src);
+}
+
+Test(syntax_errors, expression_depth_of_calls_and_eval) {
+    char src[8200];
+    int n = 0;
+    for (int i = 0; i < 1500; i++) n += sprintf(src + n, "f(");
+    src[n++] = 'x';
+    memset(src + n, ')', 1500);
+    src[n + 1500] = '\0';
+    Run r = run_expr(src);
+    cr_assert(strstr(r.text, "error: expression nested 1501 deep; the limit is 1000"), "%.300s", r.text);
+    cr_assert_null(r.expr);
+    done(&r);
+}
+
+/* Issue 10: 1e400 became inf, and C that does not compile. */
+Test(syntax_errors, literal_out_of_range) {
+    Run r = run("model m {\n input x[2]\n y = x * 1e400 - -1e309 + 1e-400\n}\n");
+    cr_assert_eq(r.errors, 2, "%s", r.text);
+    cr_assert(strstr(r.text, "t.nn:3:10: error: number '1e400' is out of range; the largest is about 1.8e308"), "%s", r.text);
+    cr_assert(strstr(r.text, "t.nn:3:19: error: number '1e309' is out of range"), "%s", r.text);
+    done(&r);
 }
 
 /* ---- never crash ---- */

@@ -44,6 +44,15 @@ Test(shape, numel_eq_valid) {
     cr_expect(!shape_valid((Shape){.rank = IR_MAX_RANK + 1}));
 }
 
+/* Issue 10: eight dims of 100000 wrapped int64 (UB); the count saturates. */
+Test(shape, numel_saturates) {
+    Shape s = {.rank = 8};
+    for (int i = 0; i < 8; i++) s.dim[i] = 100000;
+    cr_expect_eq(shape_numel(s), INT64_MAX);
+    cr_expect_eq(shape_numel(shape_matrix(46341, 46341)), 2147488281LL);
+    cr_expect_gt(shape_numel(shape_matrix(46341, 46341)), IR_MAX_NUMEL);
+}
+
 Test(shape, broadcast) {
     Shape r;
     cr_assert(shape_broadcast(S(2, 2, 2), shape_scalar(), &r)); /* b * 5 + 1 */

@@ -14,6 +14,17 @@ Node *ast_node(Arena *a, NodeKind kind, Loc loc) {
     n->kind = kind;
     n->loc = loc;
     n->span = loc;
+    n->depth = 1;
+    return n;
+}
+
+Node *ast_deepen(Node *n) {
+    int d = 0;
+    if (n->lhs && n->lhs->depth > d) d = n->lhs->depth;
+    if (n->rhs && n->rhs->depth > d) d = n->rhs->depth;
+    for (int i = 0; i < n->list.len; i++)
+        if (n->list.items[i]->depth > d) d = n->list.items[i]->depth;
+    n->depth = d + 1;
     return n;
 }
 
@@ -39,7 +50,7 @@ Node *ast_binary(Arena *a, int op, Node *lhs, Node *rhs, Loc op_loc) {
         n->span.last_line = rhs->span.last_line;
         n->span.last_column = rhs->span.last_column;
     }
-    return n;
+    return ast_deepen(n);
 }
 
 void ast_list_push(Arena *a, NodeList *list, Node *item) {

@@ -54,7 +54,8 @@ static bool check_dims(Sema *s, const Stmt *st, Shape *shape) {
         }
         shape->dim[i] = d->value;
     }
-    return ok;
+    return ok && sema_size_ok(s, *shape, st->shape_loc,
+                              arena_printf(s->arena, "%s '%s'", st->kind == ST_INPUT ? "input" : "parameter", st->name));
 }
 
 static void input_stmt(Sema *s, const Stmt *st) {

@@ -4,6 +4,7 @@
 ** 1.6, 1.7) and lowered to IR as it is checked.
 */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sema.h"
@@ -347,7 +348,27 @@ static IrNode *call(Sema *s, const Node *e) {
     return NULL;
 }
 
+bool sema_size_ok(Sema *s, Shape shape, Loc loc, const char *what) {
+    int64_t n = shape_numel(shape);
+    if (n <= IR_MAX_NUMEL) return true;
+    char bytes[32];
+    if (n > INT64_MAX / 4) snprintf(bytes, sizeof bytes, "more than %lld", (long long)(INT64_MAX / 4));
+    else snprintf(bytes, sizeof bytes, "%lld", (long long)n * 4);
+    diag_error(s->diag, loc, "%s of shape %s is too large: %s%lld elements, %s bytes as f32; the limit is %lld elements per tensor",
+               what ? what : "a tensor", sema_shape_text(s, shape), n == INT64_MAX ? "more than " : "",
+               (long long)n, bytes, (long long)IR_MAX_NUMEL);
+    return false;
+}
+
+/* Every tensor an expression makes is checked for size once, here. */
+static IrNode *tensor(Sema *s, const Node *e);
+
 IrNode *sema_tensor(Sema *s, const Node *e) {
+    IrNode *x = tensor(s, e);
+    return x && !sema_size_ok(s, x->shape, e->loc, NULL) ? NULL : x;
+}
+
+static IrNode *tensor(Sema *s, const Node *e) {
     switch (e->kind) {
     case ND_NUMBER: return ir_const(s->func, e->number, shape_scalar(), e->loc);
     case ND_IDENT: {

@@ -70,6 +70,7 @@ struct Node {
     int op; /* ND_BINARY: '+', '-', '*', '/', '@' */
     Node *lhs, *rhs;
     NodeList list;
+    int depth; /* 1 for a leaf; 1 + the deepest child (ast_deepen) */
 };
 
 typedef enum StmtKind {
@@ -120,6 +121,12 @@ Node *ast_node(Arena *a, NodeKind kind, Loc loc);
 Node *ast_number(Arena *a, const char *text, Loc loc);
 Node *ast_binary(Arena *a, int op, Node *lhs, Node *rhs, Loc op_loc);
 void ast_list_push(Arena *a, NodeList *list, Node *item);
+/* The checker and lowering walk expressions recursively; the parser rejects
+** an expression deeper than this (ast_deepen keeps Node.depth), so that no
+** input can exhaust the stack, whatever its size. */
+#define AST_MAX_DEPTH 1000
+/* Sets n->depth from its children; returns n. */
+Node *ast_deepen(Node *n);
 /* Source form of an expression, for messages and --emit=ir comments. */
 const char *ast_to_string(Arena *a, const Node *n);
 const char *ast_kind_name(NodeKind kind);
@@ -235,5 +242,10 @@ int edit_distance(const char *a, const char *b);
 IrModule *sema_check(Arena *a, Diag *d, const Program *p);
 /* Lowers a constant expression (nnc eval) into a function with no inputs. */
 IrFunc *sema_check_expression(Arena *a, Diag *d, const Node *expr);
+
+/* ---- ../eval.c: nnc eval 'EXPR' ---- */
+
+/* Prints the value and its shape to out, diagnostics to err; the exit status. */
+int nnc_eval(const char *src, FILE *out, FILE *err);
 
 #endif

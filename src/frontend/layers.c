@@ -60,6 +60,9 @@ static IrNode *add_param(Sema *s, const char *layer, const char *suffix, Shape s
         .loc = loc,
     };
     if (param_named(s->module, p.name) >= 0) die("duplicate parameter %s", p.name);
+    /* Too large is an error, but the layer is still built, so that the
+    ** checker goes on to what follows. */
+    sema_size_ok(s, shape, loc, arena_printf(s->arena, "'%s'", p.name));
     return ir_param(s->func, ir_add_param(s->module, p), loc);
 }
 

@@ -84,6 +84,9 @@ bool sema_constant(const Node *node, double *out);
 
 /* check_expr.c */
 IrNode *sema_tensor(Sema *s, const Node *expr);
+/* A tensor of `shape` fits IR_MAX_NUMEL; otherwise an error at loc naming
+** `what` (NULL: "a tensor"), its shape, element count and bytes. */
+bool sema_size_ok(Sema *s, Shape shape, Loc loc, const char *what);
 IrNode *sema_activate(Sema *s, const ActSpec *act, IrNode *x, Loc loc);
 IrNode *sema_reshape(Sema *s, IrNode *x, Shape to, Loc loc);
 char *sema_shape_text(Sema *s, Shape shape); /* "[30, 15]" in the arena */

@@ -190,7 +190,15 @@ static void callback(Sema *s, const Node *item, const Block *compile) {
         else if (!strcmp(p, "min_delta")) cb.min_delta = a[i].number;
         else if (!strcmp(p, "patience")) cb.patience = (int)a[i].number;
         else if (!strcmp(p, "restore_best_weights")) cb.restore_best_weights = a[i].number != 0;
-        else if (!strcmp(p, "filepath")) cb.path = a[i].text;
+        else if (!strcmp(p, "filepath")) {
+            /* The trainer's paths hold RT_PATH_MAX (4096) bytes with the NUL. */
+            if (strlen(a[i].text) > 4095) {
+                diag_error(s->diag, a[i].loc, "this path is %zu bytes long; the limit is 4095",
+                           strlen(a[i].text));
+                return;
+            }
+            cb.path = a[i].text;
+        }
         else if (!strcmp(p, "save_best_only")) cb.save_best_only = a[i].number != 0;
         else if (!strcmp(p, "factor")) cb.factor = a[i].number;
         else if (!strcmp(p, "min_lr")) cb.min_lr = a[i].number;

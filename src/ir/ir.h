@@ -30,7 +30,12 @@ Shape shape_of(int rank, const int *dims);
 bool shape_eq(Shape a, Shape b);
 /* Rank in 0..IR_MAX_RANK and every dimension >= 1. */
 bool shape_valid(Shape s);
+/* The element count, saturated at INT64_MAX (never wraps). */
 int64_t shape_numel(Shape s);
+/* No tensor has more elements than this: the front end rejects the model
+** (sema_size_ok), so every element index, and every product of dims within
+** one tensor, fits an int. */
+#define IR_MAX_NUMEL INT32_MAX
 /* "[30, 15]"; the scalar shape is "[]". Returns buf. */
 char *shape_format(Shape s, char *buf, size_t size);
 

@@ -49,9 +49,15 @@ bool shape_eq(Shape a, Shape b) {
     return true;
 }
 
+/* Saturates at INT64_MAX: eight dims of 2^31 must not wrap (a wrapped
+** product once sized a loop that was then "fully unrolled"). */
 int64_t shape_numel(Shape s) {
     int64_t n = 1;
-    for (int i = 0; i < s.rank; i++) n *= s.dim[i];
+    for (int i = 0; i < s.rank; i++) {
+        if (s.dim[i] <= 0) return 0;
+        if (n > INT64_MAX / s.dim[i]) return INT64_MAX;
+        n *= s.dim[i];
+    }
     return n;
 }
 

@@ -19,6 +19,7 @@
 #include "ir.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef struct Verifier {
     const IrFunc *f;
@@ -164,19 +165,32 @@ static bool check_output(Verifier *v, const IrOutput *o) {
     return true;
 }
 
+/* Each output at most once: a bit per (kind, slot) for each parameter, so
+** that the check is linear in the outputs (thousands of layers). */
 static bool check_outputs(Verifier *v) {
     const IrFunc *f = v->f;
-    for (int i = 0; i < f->outputs.len; i++) {
+    const IrModule *m = f->module;
+    unsigned char *seen = calloc(m && m->params.len > 0 ? (size_t)m->params.len : 1, 1);
+    unsigned once = 0; /* OUT_LOSS, OUT_PRED */
+    if (!seen) die("out of memory");
+    bool ok = true;
+    for (int i = 0; ok && i < f->outputs.len; i++) {
         const IrOutput *o = &f->outputs.items[i];
-        if (!check_output(v, o)) return false;
-        for (int j = 0; j < i; j++) {
-            const IrOutput *e = &f->outputs.items[j];
-            bool per_param = o->kind >= OUT_GRAD;
-            if (e->kind == o->kind && (!per_param || (e->param == o->param && e->slot == o->slot)))
-                return fail(v, NULL, "%s: output %s given twice", f->name, output_names[o->kind]);
+        if (!check_output(v, o)) {
+            ok = false;
+            break;
         }
+        bool per_param = o->kind >= OUT_GRAD;
+        unsigned bit = !per_param ? 1u << o->kind
+                     : o->kind == OUT_STATE ? 1u << (2 + o->slot) : 1u << (o->kind - OUT_GRAD);
+        unsigned char *have = per_param ? &seen[o->param] : NULL;
+        bool twice = per_param ? (*have & bit) != 0 : (once & bit) != 0;
+        if (twice) ok = fail(v, NULL, "%s: output %s given twice", f->name, output_names[o->kind]);
+        if (per_param) *have |= (unsigned char)bit;
+        else once |= bit;
     }
-    return true;
+    free(seen);
+    return ok;
 }
 
 bool ir_verify(const IrFunc *f, char *why, size_t size) {
