@@ -90,6 +90,7 @@ typedef struct CgNodePlan {
     long tpos;     /* MATMUL W[i][k]·x[k] per row: where Wᵀ is copied (uniform scratch), else -1 */
     int tile;      /* MATMUL of a row by large weights: rows computed at once (0: one) */
     bool unroll;   /* its loop nest is small enough to write out */
+    int depth;     /* INLINE: the links of the expression it heads */
 } CgNodePlan;
 
 typedef enum CgFuncKind { CG_PREDICT, CG_TRAIN, CG_EVAL, CG_REGULARIZE, CG_UPDATE } CgFuncKind;
@@ -126,6 +127,7 @@ int cg_squeeze_axis(Shape from, Shape to, int axis);
 ** rank `rank`, or -1 when the operand is stretched there or lacks it. */
 int cg_bcast_axis(Shape operand, Shape result, int axis);
 #define CG_UNROLL_DEFAULT 16
+#define CG_INLINE_DEPTH 48  /* inlined links in one expression, at most */
 #define CG_TRANSPOSE_MIN 8 /* outputs from which a transposed copy pays */
 #define CG_ROW_TILE 4       /* rows of a tile: 4 x 16 sums fill 8 of 16 AVX registers */
 #define CG_TILE_MIN 1024    /* weights from which a matmul goes tile by tile */

@@ -11,6 +11,23 @@
 
 #include <math.h>
 
+/* Lists of ids by parameter, in the order added: items[start[p] .. start[p + 1]). */
+typedef struct Lists {
+    int *start, *items;
+} Lists;
+
+/* Buckets ids 0..count-1 by key(id) (-1: none), keeping their order. */
+static Lists bucket(Arena *a, int keys, int count, const int *key) {
+    Lists l = {ARENA_ARRAY(a, int, keys + 2), ARENA_ARRAY(a, int, count + 1)};
+    for (int i = 0; i < count; i++)
+        if (key[i] >= 0) l.start[key[i] + 1]++;
+    for (int k = 0; k < keys; k++) l.start[k + 1] += l.start[k];
+    int *fill = ARENA_ARRAY(a, int, keys + 1);
+    for (int i = 0; i < count; i++)
+        if (key[i] >= 0) l.items[l.start[key[i]] + fill[key[i]]++] = i;
+    return l;
+}
+
 typedef struct Pw {
     Lw *w;
     const IrOutput *outs;
@@ -20,6 +37,10 @@ typedef struct Pw {
     bool *temp_needed;
     bool *output_value;
     int *sum;     /* per reduction node: its accumulator local */
+    /* Per parameter, in node order (so nnc's cost grows with the nodes, not
+    ** with parameters times nodes): the nodes its loop computes or sums,
+    ** and the outputs it writes. */
+    Lists nodes, outputs;
 } Pw;
 
 static bool is_reduction(const IrNode *n) {
@@ -107,9 +128,24 @@ static bool reduces(const Pw *pw, const IrNode *n, int param) {
     return live(pw, n->id) && is_reduction(n) && pw->owner[n->in[0]->id] == param;
 }
 
+/* The parameter whose loop a node belongs in (computes it, or sums it). */
+static void build_lists(Pw *pw) {
+    const IrFunc *f = pw->w->f;
+    Arena *a = pw->w->arena;
+    int np = f->module->params.len, *key = ARENA_ARRAY(a, int, f->nodes.len + pw->nouts + 1);
+    for (int id = 0; id < f->nodes.len; id++) {
+        const IrNode *n = f->nodes.items[id];
+        key[id] = !live(pw, id) ? -1 : is_reduction(n) ? pw->owner[n->in[0]->id] : pw->owner[id];
+    }
+    pw->nodes = bucket(a, np, f->nodes.len, key);
+    for (int i = 0; i < pw->nouts; i++) key[i] = pw->outs[i].kind == OUT_LOSS ? -1 : pw->outs[i].param;
+    pw->outputs = bucket(a, np, pw->nouts, key);
+}
+
 static void reductions_open(Pw *pw, int param) {
     Lw *w = pw->w;
-    for (int id = 0; id < w->f->nodes.len; id++) {
+    for (int i = pw->nodes.start[param]; i < pw->nodes.start[param + 1]; i++) {
+        int id = pw->nodes.items[i];
         const IrNode *n = w->f->nodes.items[id];
         if (!reduces(pw, n, param)) continue;
         pw->sum[id] = lb_local(&w->b, arena_printf(w->arena, "v%d", id), 0, false);
@@ -129,9 +165,9 @@ static void element(Pw *pw, int param, const LIdx *c) {
     Lw *w = pw->w;
     const IrFunc *f = w->f;
     Arena *a = w->arena;
-    for (int id = 0; id < f->nodes.len; id++) {
+    for (int i = pw->nodes.start[param]; i < pw->nodes.start[param + 1]; i++) {
+        int id = pw->nodes.items[i];
         const IrNode *n = f->nodes.items[id];
-        if (!live(pw, id)) continue;
         if (reduces(pw, n, param)) {
             LExpr *sum = lx_local(a, pw->sum[id], lidx_const(0)), *x = lw_elem(w, n->in[0], c);
             lb_set(&w->b, pw->sum[id], lidx_const(0), lx_op(a, n->op == OP_MAX ? LOP_MAXIMUM : LOP_ADD, 0, sum, x, NULL));
@@ -139,18 +175,18 @@ static void element(Pw *pw, int param, const LIdx *c) {
             temp(pw, n, is_leaf_of_param(n) ? lw_elem(w, n, c) : lw_compute(w, n, c));
         }
     }
-    for (int i = 0; i < pw->nouts; i++) {
-        const IrOutput *o = &pw->outs[i];
-        if (o->kind == OUT_LOSS || o->param != param) continue;
+    for (int i = pw->outputs.start[param]; i < pw->outputs.start[param + 1]; i++) {
+        const IrOutput *o = &pw->outs[pw->outputs.items[i]];
         lb_store(&w->b, output_buf(pw, o), c[0], lw_elem(w, o->value, c), o->kind == OUT_GRAD);
     }
-    for (int id = 0; id < f->nodes.len; id++)
-        if (pw->owner[id] == param) w->temp[id] = NULL;
+    for (int i = pw->nodes.start[param]; i < pw->nodes.start[param + 1]; i++)
+        if (pw->owner[pw->nodes.items[i]] == param) w->temp[pw->nodes.items[i]] = NULL;
 }
 
 static void reductions_close(Pw *pw, int param) {
     Lw *w = pw->w;
-    for (int id = 0; id < w->f->nodes.len; id++) {
+    for (int i = pw->nodes.start[param]; i < pw->nodes.start[param + 1]; i++) {
+        int id = pw->nodes.items[i];
         const IrNode *n = w->f->nodes.items[id];
         if (!reduces(pw, n, param)) continue;
         LExpr *sum = lx_local(w->arena, pw->sum[id], lidx_const(0));
@@ -162,10 +198,9 @@ static void reductions_close(Pw *pw, int param) {
 }
 
 static bool param_has_work(const Pw *pw, int param) {
-    for (int i = 0; i < pw->nouts; i++)
-        if (pw->outs[i].kind != OUT_LOSS && pw->outs[i].param == param) return true;
-    for (int id = 0; id < pw->w->f->nodes.len; id++)
-        if (reduces(pw, pw->w->f->nodes.items[id], param)) return true;
+    if (pw->outputs.start[param + 1] > pw->outputs.start[param]) return true;
+    for (int i = pw->nodes.start[param]; i < pw->nodes.start[param + 1]; i++)
+        if (reduces(pw, pw->w->f->nodes.items[pw->nodes.items[i]], param)) return true;
     return false;
 }
 
@@ -218,6 +253,7 @@ bool lw_pointwise(Lw *w) {
     pw.sum = ARENA_ARRAY(a, int, len);
     if (!classify(&pw)) return false;
     find_temps(&pw);
+    build_lists(&pw);
     scalars(&pw, false);
     if (w->plan->kind == CG_UPDATE) init_state(&pw);
     for (int i = 0; i < f->module->params.len; i++)

@@ -252,6 +252,24 @@ bool cg_is_free(const IrNode *n) {
     return (n->op == OP_CONST && !n->data) || n->op == OP_HYPER;
 }
 
+/* An inlined node becomes part of its reader's expression; a chain of them
+** (h = tanh(h) * x, ten thousand times) would make one expression as deep,
+** and every walk over it recursion as deep. Past CG_INLINE_DEPTH links the
+** value is stored, which starts a new expression: the values are the same. */
+static void limit_depth(CgPlan *p, const IrNode *n) {
+    CgNodePlan *np = &p->node[n->id];
+    int depth = 0;
+    for (int s = 0; s < n->nin; s++) {
+        const CgNodePlan *op = &p->node[n->in[s]->id];
+        if (op->place == CG_INLINE && op->depth > depth) depth = op->depth;
+    }
+    np->depth = depth + 1;
+    if (np->depth > CG_INLINE_DEPTH) {
+        np->place = CG_BUFFER;
+        np->depth = 0;
+    }
+}
+
 static void place_node(CgPlan *p, const Needs *nd, const IrNode *n, bool frozen) {
     CgNodePlan *np = &p->node[n->id];
     CgStore store = leaf_store(n->op);
@@ -273,6 +291,7 @@ static void place_node(CgPlan *p, const Needs *nd, const IrNode *n, bool frozen)
         np->place = CG_INLINE;
     else
         np->place = CG_BUFFER;
+    if (np->place == CG_INLINE && !cg_is_free(n)) limit_depth(p, n);
     if (np->place == CG_BUFFER) np->at = own_access(n, n->varying ? CG_ST_ROWS : CG_ST_FIXED);
 }
 
@@ -295,6 +314,7 @@ static int epilogue_root(const CgPlan *p, const IrNode *m) {
 
 static void fuse(CgPlan *p) {
     const IrFunc *f = p->f;
+    bool *claimed = ARENA_ARRAY(p->arena, bool, f->nodes.len + 1); /* a buffer some matmul fills */
     for (int id = 0; id < f->nodes.len; id++) {
         const IrNode *n = f->nodes.items[id];
         CgNodePlan *np = &p->node[id];
@@ -302,8 +322,8 @@ static void fuse(CgPlan *p) {
         if (!np->live || np->place != CG_BUFFER) continue;
         if (n->op == OP_MATMUL) np->fused = epilogue_root(p, n);
         /* One matmul per buffer: add(x @ W, y @ V) fuses only the first. */
-        for (int j = 0; j < id && np->fused >= 0; j++)
-            if (p->node[j].fused == np->fused) np->fused = -1;
+        if (np->fused >= 0 && claimed[np->fused]) np->fused = -1;
+        if (np->fused >= 0) claimed[np->fused] = true;
     }
 }
 
