@@ -158,9 +158,10 @@ static void stmt(Pr *p, const LStmt *s) {
     const LLocal *l = s->kind == LS_DECL || s->kind == LS_SET ? &p->k->locals.items[s->local] : NULL;
     switch (s->kind) {
     case LS_LOOP: {
+        /* long: an index of a row of a large tensor, r * per_row, may pass INT_MAX */
         const char *v = lv_name(s->var);
         const char *step = s->step == 1 ? arena_printf(a, "%s++", v) : arena_printf(a, "%s += %d", v, s->step);
-        const char *head = arena_printf(a, "for (%s %s = %s; %s < %s; %s)", s->var == LV_E ? "long" : "int", v,
+        const char *head = arena_printf(a, "for (long %s = %s; %s < %s; %s)", v,
                                         bound(a, s->from), v, bound(a, s->to), step);
         if (simple(s->body)) { /* for (...) one statement; */
             CgText line = {.arena = a};
