@@ -18,7 +18,7 @@ DATA ?= ../shared/data
 EX_CC ?= $(CC)
 # -ffp-contract=off: gcc and clang fuse a*b+c into FMA instructions under
 # -march=native on FMA-capable CPUs, which moves the last bits of training
-# (fashion's test accuracy 0.8691 instead of 0.8702). Without contraction the
+# (and so the last digits of the scores). Without contraction the
 # weights are bit-identical with and without -march=native, gcc or clang,
 # at the same speed, so the scores match examples/expected.txt anywhere.
 EX_CFLAGS ?= -O2 -march=native -ffp-contract=off

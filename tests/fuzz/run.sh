@@ -41,19 +41,20 @@ for t in "$@"; do
     dict=
     case $t in frontend|eval) dict=-dict=$here/tests/fuzz/nn.dict ;; esac
     opts="-timeout=10 -rss_limit_mb=2048 -max_len=4096 -close_fd_mask=3 -artifact_prefix=$here/$FUZZ/artifacts/$t-"
+    # The targets work in a directory of their own under TMPDIR (fuzz.h):
+    # one per target and run, so that runs side by side never share one.
     mkdir -p "$here/$FUZZ/tmp"
+    TMPDIR=$(mktemp -d "$here/$FUZZ/tmp/$t.XXXXXX")
+    export TMPDIR
     # Every reproducer found so far, once.
     if ls tests/fuzz/regress/$t/* >/dev/null 2>&1; then
-        if ! TMPDIR="$here/$FUZZ/tmp" "$bin" $opts tests/fuzz/regress/$t/* >"$FUZZ/$t.regress.log" 2>&1; then
+        if ! "$bin" $opts tests/fuzz/regress/$t/* >"$FUZZ/$t.regress.log" 2>&1; then
             echo "fuzz $t: a kept reproducer fails again (see $FUZZ/$t.regress.log)"
             fail=1
+            rm -rf "$TMPDIR"
             continue
         fi
     fi
-    # The targets work in a directory of their own under TMPDIR (fuzz.h).
-    export TMPDIR="$here/$FUZZ/tmp"
-    rm -rf "$TMPDIR"
-    mkdir -p "$TMPDIR"
     "$bin" $opts $dict -max_total_time="$SECONDS_EACH" -print_final_stats=1 "$corpus" "$seeds" >"$FUZZ/$t.log" 2>&1
     rc=$?
     rm -rf "$TMPDIR"
