@@ -88,7 +88,7 @@ typedef struct CgNodePlan {
     int fused;     /* MATMUL writing into its epilogue's buffer: that node's id, else -1 */
     int grad_out;  /* BATCH_SUM whose only use is OUT_GRAD: that output's index, else -1 */
     long tpos;     /* MATMUL W[i][k]·x[k] per row: where Wᵀ is copied (uniform scratch), else -1 */
-    int tile;      /* MATMUL of a row by large weights: rows computed at once (0: one) */
+    int tile;      /* MATMUL of a row by large weights: nonzero when tiled (lower_nodes.c) */
     bool unroll;   /* its loop nest is small enough to write out */
     int depth;     /* INLINE: the links of the expression it heads */
 } CgNodePlan;
@@ -129,7 +129,8 @@ int cg_bcast_axis(Shape operand, Shape result, int axis);
 #define CG_UNROLL_DEFAULT 16
 #define CG_INLINE_DEPTH 48  /* inlined links in one expression, at most */
 #define CG_TRANSPOSE_MIN 8 /* outputs from which a transposed copy pays */
-#define CG_ROW_TILE 4       /* rows of a tile: 4 x 16 sums fill 8 of 16 AVX registers */
+#define CG_ROW_TILE 4       /* CgNodePlan.tile of a tiled matmul, and the fewest rows of dW worth
+                              ** tiling; the tile's shape is the lowering's (lower.h, LwTile) */
 #define CG_TILE_MIN 1024    /* weights from which a matmul goes tile by tile */
 
 /* ---- lower*.c: a planned function to the loop IR (loops.h) ---- */

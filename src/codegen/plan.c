@@ -23,8 +23,10 @@
 **      (a batch sum) ends a phase, so nodes reading it run after the loop.
 **   7. W[i][k]·x[k] per row (the backward pass of a dense layer) reads a
 **      copy of Wᵀ made once per call, so it vectorizes like the forward.
-**   8. A row times weights too large for L1 runs CG_ROW_TILE rows at a
-**      time, in a loop of its own, so the weights stream once per tile.
+**   8. A row times weights too large for L1 runs a tile of rows at a time,
+**      in a loop of its own outside the row loop (the lowering sizes the
+**      tile for the target's registers, lower.h's LwTile), so the weights
+**      stream once per tile.
 ** Rules 4, 5, 7 and 8 are optimizations a backend may ignore: the values
 ** are the same either way.
 */
@@ -348,7 +350,7 @@ static void transposes(CgPlan *p) {
     }
 }
 
-/* A row times weights too large for L1 goes CG_ROW_TILE rows at a time, so
+/* A row times weights too large for L1 goes a tile of rows at a time, so
 ** the weights stream from memory once per tile rather than once per row. */
 static void tiles(CgPlan *p) {
     const IrFunc *f = p->f;
