@@ -68,7 +68,7 @@ PREFIX ?= /usr/local
 TEST_SRC := $(filter-out $(TEST_SKIP),$(wildcard tests/test_*.c))
 TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
-.PHONY: all test test-san check unit golden smoke cli huge hostile e2e llvm numpy resume mpi update-golden demo bench bench-mpi clean install
+.PHONY: all test test-san check unit seams golden smoke cli huge hostile e2e llvm numpy resume mpi update-golden demo bench bench-mpi clean install
 all: $(BUILD)/nnc $(BUILD)/libnncrt_f64.a
 
 $(BUILD)/nnc: $(MAIN_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a $(BUILD)/libnncrt64.a
@@ -146,6 +146,10 @@ endif
 golden: $(BUILD)/nnc
 	NNC=$(BUILD)/nnc tests/golden.sh
 
+# The backends read only src/codegen/model.h, never the IR (tests/seams.sh).
+seams:
+	CC="$(CC)" tests/seams.sh
+
 update-golden: $(BUILD)/nnc
 	NNC=$(BUILD)/nnc tests/golden.sh --update
 
@@ -199,7 +203,7 @@ include examples/examples.mk
 # libFuzzer targets: `make fuzz FUZZ_SECONDS=600`, `make fuzz-smoke`.
 include tests/fuzz/fuzz.mk
 
-test: unit golden smoke cli huge hostile e2e llvm numpy resume mpi examples-test
+test: unit seams golden smoke cli huge hostile e2e llvm numpy resume mpi examples-test
 
 # The README's first command: compile the cancer model, train it on the
 # bundled data with Keras-style progress, and score it on the test split.

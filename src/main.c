@@ -210,21 +210,11 @@ static void write_dot(FILE *out, const void *m) {
 
 static void write_grad_ir(FILE *out, const void *m) { ir_print_training(out, m); }
 
-typedef struct Lowered {
-    const IrModule *m;
-    int unroll;
-    bool ok;
-} Lowered;
-
-/* --emit=loops: the kernels as the lowering planned them for both backends. */
-static void write_loops(FILE *out, const void *what) {
-    Lowered *l = (Lowered *)what;
-    l->ok = cg_dump_loops(out, l->m, l->unroll);
-}
-
-static int emit_loops(const Options *o, IrModule *m, const char *out) {
-    Lowered l = {m, o->unroll, false};
-    return write_output(out, write_loops, &l) && l.ok ? 0 : 1;
+/* --emit=loops: the kernels as the lowering made them for both backends. */
+static void write_loops(FILE *out, const void *model) {
+    const CgModel *cm = model;
+    for (int kind = 0; kind < 5; kind++)
+        if (cm->kernel[kind]) loops_dump(out, cm->kernel[kind]);
 }
 
 /* ---- --emit=c, lib, infer: the C backend (src/codegen/c) ---- */
@@ -258,9 +248,8 @@ static const char *c_header(const Options *o, const IrModule *m, const char *out
     return arena_printf(m->arena, "%.*s.h", (int)(n - 2), out);
 }
 
-static int emit_c(const Options *o, IrModule *m) {
-    CgOptions cg = c_options(o);
-    const char *text = with_mpi(o, m, cg_c_trainer(m, &cg));
+static int emit_c(const Options *o, const IrModule *m, const CgModel *cm) {
+    const char *text = with_mpi(o, m, cg_c_trainer(cm));
     return text && write_output(c_output(o, m), write_text, text) ? 0 : 1;
 }
 
@@ -281,24 +270,23 @@ static bool weights_finite(const char *path, const IrModule *m, const CgWeights 
     return true;
 }
 
-/* lib and infer: a source and its header, both generated before either is written. */
-static int emit_c_pair(const Options *o, IrModule *m) {
-    CgOptions cg = c_options(o);
-    CgWeights weights;
-    if (o->emit == EMIT_INFER) {
-        if (!o->weights) {
-            fprintf(stderr, "nnc: --emit=infer needs the trained weights: --weights W.safetensors\n");
-            return 2;
-        }
-        if (!cg_weights_read(m->arena, o->weights, m, &weights) || !weights_finite(o->weights, m, &weights))
-            return 1;
-        cg.weights = &weights;
+/* --emit=infer reads the trained weights first; false after a message (status). */
+static bool infer_weights(const Options *o, const IrModule *m, CgWeights *weights, int *status) {
+    *status = 2;
+    if (!o->weights) {
+        fprintf(stderr, "nnc: --emit=infer needs the trained weights: --weights W.safetensors\n");
+        return false;
     }
-    const char *out = c_output(o, m), *header = c_header(o, m, out);
-    cg.header = header;
+    *status = 1;
+    return cg_weights_read(m->arena, o->weights, m, weights) && weights_finite(o->weights, m, weights);
+}
+
+/* lib and infer: a source and its header, both generated before either is written. */
+static int emit_c_pair(const Options *o, const IrModule *m, const CgModel *cm) {
     bool infer = o->emit == EMIT_INFER;
-    const char *text = infer ? cg_c_infer(m, &cg) : with_mpi(o, m, cg_c_lib(m, &cg));
-    const char *htext = infer ? cg_c_infer_header(m, &cg) : cg_c_lib_header(m, &cg);
+    const char *out = c_output(o, m), *header = cm->o->header;
+    const char *text = infer ? cg_c_infer(cm) : with_mpi(o, m, cg_c_lib(cm));
+    const char *htext = infer ? cg_c_infer_header(cm) : cg_c_lib_header(cm);
     if (!text || !htext) return 1;
     if (header && !write_output(header, write_text, htext)) return 1;
     return write_output(out, write_text, text) ? 0 : 1;
@@ -320,32 +308,31 @@ static const char *obj_header(const Options *o, const IrModule *m, const char *o
 }
 
 /* The object in a temporary file, linked with the runtime by cc. */
-static int emit_exe(const CgOptions *cg, IrModule *m, const char *out) {
+static int emit_exe(const CgModel *cm, const char *out) {
     CgBytes obj;
     if (!strcmp(out, "-")) return usage_error("%s", "--emit=exe cannot write to standard output");
-    if (!cg_llvm_emit(m, cg, CG_LLVM_EXE, &obj)) return 1;
+    if (!cg_llvm_emit(cm, CG_LLVM_EXE, &obj)) return 1;
     const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    char *tmp = arena_printf(m->arena, "%s/nnc-XXXXXX", dir); /* cc links a file of no known suffix */
+    char *tmp = arena_printf(cm->arena, "%s/nnc-XXXXXX", dir); /* cc links a file of no known suffix */
     int fd = mkstemp(tmp);
     bool ok = fd >= 0 && write(fd, obj.data, obj.len) == (ssize_t)obj.len;
     if (fd >= 0) ok = close(fd) == 0 && ok;
     if (!ok) fprintf(stderr, "nnc: cannot write a temporary object in %s: %s\n", dir, strerror(errno));
-    ok = ok && cg_llvm_link(tmp, out, cg->f64);
+    ok = ok && cg_llvm_link(tmp, out, cm->o->f64);
     if (fd >= 0) remove(tmp);
     free(obj.data);
     return ok ? 0 : 1;
 }
 
-static int emit_llvm(const Options *o, IrModule *m) {
+static int emit_llvm(const Options *o, const IrModule *m, const CgModel *cm) {
     static const char *const ext[] = {".ll", ".bc", ".o", ""};
-    CgOptions cg = c_options(o);
     CgLlvmKind kind = (CgLlvmKind)(o->emit - EMIT_LLVM);
     const char *out = o->output ? o->output : arena_printf(m->arena, "%s%s", m->name, ext[kind]);
-    if (kind == CG_LLVM_EXE) return emit_exe(&cg, m, out);
+    if (kind == CG_LLVM_EXE) return emit_exe(cm, out);
     const char *header = kind == CG_LLVM_OBJ ? obj_header(o, m, out) : NULL;
     CgBytes bytes;
-    if (!cg_llvm_emit(m, &cg, kind, &bytes)) return 1;
-    bool ok = (!header || write_output(header, write_text, cg_llvm_header(m, &cg))) &&
+    if (!cg_llvm_emit(cm, kind, &bytes)) return 1;
+    bool ok = (!header || write_output(header, write_text, cg_llvm_header(cm))) &&
               write_output(out, write_bytes, &bytes);
     free(bytes.data);
     return ok ? 0 : 1;
@@ -354,15 +341,20 @@ static int emit_llvm(const Options *o, IrModule *m) {
 /* The f64 runtime linked into nnc, its names prefixed by the build (Makefile). */
 int nnc64_nnc_main(const struct NncModel *model, int argc, char **argv);
 
-/* nnc run FILE.nn ARGS: the trainer's command line over JIT-compiled kernels. */
-static int run_model(const Options *o, IrModule *m) {
-    CgOptions cg = c_options(o);
-    return cg_llvm_run(m, &cg, o->f64 ? nnc64_nnc_main : nnc_main, o->run_argc, o->run_argv);
+/* The model the printers read (model.h): the training kernels, or for
+** --emit=infer the inference kernel over the trained weights. */
+static const CgModel *lowered(const Options *o, IrModule *m, CgOptions *cg, CgWeights *weights, int *status) {
+    *cg = c_options(o);
+    if (o->emit == EMIT_LIB || o->emit == EMIT_INFER) cg->header = c_header(o, m, c_output(o, m));
+    if (o->emit != EMIT_INFER || o->run) return cg_model(m->arena, m, cg);
+    if (!infer_weights(o, m, weights, status)) return NULL;
+    cg->weights = weights;
+    return cg_model_infer(m->arena, m, cg);
 }
 
 /* The pipeline after the front end: the forward IR (ir, dot), or the
 ** training functions built once — autodiff, losses, optimizer, passes —
-** then the one output asked for. */
+** then lowered once, then the one output asked for. */
 static int emit(const Options *o, IrModule *m) {
     const char *out = o->output ? o->output : "-";
     if ((o->run || (o->emit >= EMIT_LLVM && o->emit <= EMIT_EXE)) && !cg_llvm_available()) {
@@ -372,13 +364,18 @@ static int emit(const Options *o, IrModule *m) {
     if (o->emit == EMIT_IR && !o->run) return write_output(out, write_ir, m) ? 0 : 1;
     if (o->emit == EMIT_DOT && !o->run) return write_output(out, write_dot, m) ? 0 : 1;
     ir_build_training(m, o->opt_level);
-    if (o->run) return run_model(o, m);
+    if (o->emit == EMIT_GRAD_IR && !o->run) return write_output(out, write_grad_ir, m) ? 0 : 1;
+    CgOptions cg;
+    CgWeights weights;
+    int status = 1;
+    const CgModel *cm = lowered(o, m, &cg, &weights, &status);
+    if (!cm) return status;
+    if (o->run) return cg_llvm_run(cm, o->f64 ? nnc64_nnc_main : nnc_main, o->run_argc, o->run_argv);
     switch (o->emit) {
-    case EMIT_C: return emit_c(o, m);
-    case EMIT_LLVM: case EMIT_BC: case EMIT_OBJ: case EMIT_EXE: return emit_llvm(o, m);
-    case EMIT_LIB: case EMIT_INFER: return emit_c_pair(o, m);
-    case EMIT_GRAD_IR: return write_output(out, write_grad_ir, m) ? 0 : 1;
-    case EMIT_LOOPS: return emit_loops(o, m, out);
+    case EMIT_C: return emit_c(o, m, cm);
+    case EMIT_LLVM: case EMIT_BC: case EMIT_OBJ: case EMIT_EXE: return emit_llvm(o, m, cm);
+    case EMIT_LIB: case EMIT_INFER: return emit_c_pair(o, m, cm);
+    case EMIT_LOOPS: return write_output(out, write_loops, cm) ? 0 : 1;
     default: die("--emit kind %d", (int)o->emit);
     }
 }
@@ -388,14 +385,11 @@ static int emit(const Options *o, IrModule *m) {
 static int print_summary(const Options *o, IrModule *m) {
     ir_build_training(m, o->opt_level);
     CgOptions cg = c_options(o);
-    CgLayout layout = cg_layout(m->arena, m);
-    long fixed, per_row;
-    cg_scratch(m->arena, m, &layout, o->unroll, &fixed, &per_row);
-    NncModel d;
-    cg_descriptor_data(m->arena, m, &layout, &cg, fixed, per_row, &d);
+    CgModel *cm = cg_model(m->arena, m, &cg);
+    if (!cm) return 1;
     char *argv[] = {(char *)m->name, "summary", NULL};
     fflush(stdout);
-    return (o->f64 ? nnc64_nnc_main : nnc_main)(&d, 2, argv);
+    return (o->f64 ? nnc64_nnc_main : nnc_main)(&cm->desc, 2, argv);
 }
 
 /* -v: what the passes did to each training function. */

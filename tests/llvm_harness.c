@@ -13,7 +13,8 @@ static CgJit *jit;
 static const NncModel *kernels(const IrModule *m, const char *path, int level) {
     (void)level; /* m is built at it */
     CgOptions o = {.source = path, .f64 = true, .unroll = -1};
-    jit = cg_llvm_jit(m, &o);
+    CgModel *cm = cg_model(m->arena, m, &o);
+    jit = cm ? cg_llvm_jit(cm) : NULL;
     if (!jit) printf("NOT OK the JIT failed\n");
     return jit ? (const NncModel *)cg_llvm_jit_model(jit) : NULL;
 }

@@ -751,9 +751,10 @@ Test(autodiff, regularizer_every_shape_every_level) {
                 cr_expect(fabs(loss - want) <= 1e-12 * fmax(1, want), "%s -O%d: penalty %.17g, want %.17g", what,
                           level, loss, want);
                 CgOptions o = {.source = "t.nn", .source_sha256 = "00", .unroll = -1};
-                cr_assert(cg_c_trainer(m, &o), "%s -O%d: the C backend rejects it", what, level);
+                CgModel *cm = cg_model(m->arena, m, &o);
+                cr_assert(cm && cg_c_trainer(cm), "%s -O%d: the C backend rejects it", what, level);
                 CgBytes b;
-                cr_assert(cg_llvm_emit(m, &o, CG_LLVM_IR, &b), "%s -O%d: the LLVM backend rejects it", what, level);
+                cr_assert(cg_llvm_emit(cm, CG_LLVM_IR, &b), "%s -O%d: the LLVM backend rejects it", what, level);
                 free(b.data);
             }
 }
@@ -774,9 +775,10 @@ Test(autodiff, regularizer_one_unit_dense) {
             IrModule *m = compile_source(models[i]);
             model_check(m, level, arena_printf(arena, "one-unit model %zu", i), 1 << 30);
             CgOptions o = {.source = "t.nn", .source_sha256 = "00", .unroll = -1};
-            cr_assert(cg_c_trainer(m, &o), "one-unit model %zu -O%d: the C backend rejects it", i, level);
+            CgModel *cm = cg_model(m->arena, m, &o);
+            cr_assert(cm && cg_c_trainer(cm), "one-unit model %zu -O%d: the C backend rejects it", i, level);
             CgBytes b;
-            cr_assert(cg_llvm_emit(m, &o, CG_LLVM_IR, &b), "one-unit model %zu -O%d: LLVM rejects it", i, level);
+            cr_assert(cg_llvm_emit(cm, CG_LLVM_IR, &b), "one-unit model %zu -O%d: LLVM rejects it", i, level);
             free(b.data);
         }
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codegen/c/cgen.h"
+#include "codegen/codegen.h"
 #include "codegen/loops.h"
 #include "frontend/frontend.h"
 
@@ -264,7 +265,9 @@ Test(codegen, generated_trainer_names_nothing_unchecked) {
     ** in comments still yields identifiers of nnc's making. */
     IrModule *m = compile("model int {\n input x[2]\n dense(1, name = weird)\n}\n");
     CgOptions o = {.source = "we*/ird\\\n.nn", .source_sha256 = "00", .unroll = -1};
-    const char *text = cg_c_trainer(m, &o);
+    CgModel *cm = cg_model(m->arena, m, &o);
+    cr_assert(cm);
+    const char *text = cg_c_trainer(cm);
     cr_assert(text);
     cr_expect(strstr(text, "static const NncModel m_int_abi") != NULL);
     cr_expect(strstr(text, "we* /ird_") != NULL);

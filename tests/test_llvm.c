@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/codegen.h"
 #include "codegen/llvm/llgen.h"
 #include "frontend/frontend.h"
 #include "nnc_abi.h"
@@ -69,10 +70,14 @@ Test(llvm, descriptor_data_fills_every_table) {
     IrModule *m = compile(tiny);
     CgLayout l = cg_layout(arena, m);
     CgOptions o = {.source_sha256 = "abc", .unroll = -1};
-    long fixed, per_row;
-    cg_scratch(arena, m, &l, -1, &fixed, &per_row);
-    NncModel d;
-    cg_descriptor_data(arena, m, &l, &o, fixed, per_row, &d);
+    CgModel *cm = cg_model(arena, m, &o);
+    cr_assert(cm);
+    NncModel d = cm->desc;
+    long fixed = 0, per_row = 0;
+    for (int k = LK_PREDICT; k <= LK_EVAL; k++) {
+        fixed = cm->kernel[k]->scratch_fixed > fixed ? cm->kernel[k]->scratch_fixed : fixed;
+        per_row = cm->kernel[k]->scratch_per_row > per_row ? cm->kernel[k]->scratch_per_row : per_row;
+    }
     cr_expect_eq(d.abi_version, NNC_ABI_VERSION);
     cr_expect_str_eq(d.name, "tiny");
     cr_expect_str_eq(d.source_sha256, "abc");
@@ -113,6 +118,7 @@ Test(llvm, descriptor_data_fills_every_table) {
     cr_expect_str_eq(d.callbacks[0].monitor, "val_loss");
     cr_expect_eq(d.callbacks[0].patience, 2);
     cr_expect_null(d.predict, "kernels are the backend's to set");
+    cr_expect(d.flops[2 * LK_TRAIN + 1] > 0, "FLOPs counted on the loops");
 }
 
 Test(llvm, descriptor_data_empty_tables_are_null) {
@@ -120,7 +126,7 @@ Test(llvm, descriptor_data_empty_tables_are_null) {
     CgLayout l = cg_layout(arena, m);
     CgOptions o = {.f64 = true, .unroll = -1};
     NncModel d;
-    cg_descriptor_data(arena, m, &l, &o, 0, 0, &d);
+    cg_descriptor_data(arena, m, &l, &o, &d);
     cr_expect_eq(d.real_bytes, 8);
     cr_expect_str_eq(d.source_sha256, "");
     cr_expect_eq(d.n_metrics, 0);
@@ -135,7 +141,7 @@ Test(llvm, descriptor_data_empty_tables_are_null) {
 Test(llvm, jit_descriptor_has_the_kernels_and_runs_them) {
     IrModule *m = compile(tiny);
     CgOptions o = {.unroll = -1};
-    CgJit *j = cg_llvm_jit(m, &o);
+    CgJit *j = cg_llvm_jit(cg_model(arena, m, &o));
     cr_assert(j, "the JIT compiles the model");
     const NncModel *d = cg_llvm_jit_model(j);
     cr_expect_str_eq(d->name, "tiny");
@@ -170,7 +176,7 @@ Test(llvm, jit_descriptor_has_the_kernels_and_runs_them) {
 Test(llvm, jit_without_regularizer_has_no_regularize) {
     IrModule *m = compile(plain);
     CgOptions o = {.unroll = -1};
-    CgJit *j = cg_llvm_jit(m, &o);
+    CgJit *j = cg_llvm_jit(cg_model(arena, m, &o));
     cr_assert(j);
     cr_expect_null(cg_llvm_jit_model(j)->regularize);
     cg_llvm_jit_free(j);
@@ -197,7 +203,7 @@ Test(llvm, model_type_matches_nnc_abi_h) {
     IrModule *m = compile(plain);
     CgOptions o = {.unroll = -1};
     LlFile lf;
-    cr_assert(ll_file_init(&lf, arena, m, &o, NULL));
+    cr_assert(ll_file_init(&lf, cg_model(arena, m, &o), NULL));
     LLVMTypeRef t = ll_model_type(&lf);
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(lf.tm);
     unsigned n = LLVMCountStructElementTypes(t);
@@ -224,7 +230,7 @@ Test(llvm, verify_accepts_the_kernels_and_catches_a_broken_module) {
     IrModule *m = compile(tiny);
     CgOptions o = {.unroll = -1};
     LlFile lf;
-    cr_assert(ll_file_init(&lf, arena, m, &o, NULL));
+    cr_assert(ll_file_init(&lf, cg_model(arena, m, &o), NULL));
     cr_assert(ll_kernels(&lf));
     cr_expect(ll_verify(&lf), "the kernels verify");
     /* a block without a terminator */
@@ -238,7 +244,7 @@ Test(llvm, verify_accepts_the_kernels_and_catches_a_broken_module) {
 
 static char *emit(IrModule *m, const CgOptions *o, CgLlvmKind kind, size_t *len) {
     CgBytes b;
-    cr_assert(cg_llvm_emit(m, o, kind, &b), "emits kind %d", (int)kind);
+    cr_assert(cg_llvm_emit(cg_model(arena, m, o), kind, &b), "emits kind %d", (int)kind);
     *len = b.len;
     return b.data;
 }
@@ -275,7 +281,7 @@ Test(llvm, names_from_the_source_are_sanitized) {
     cr_expect(strstr(ll, "@m_int_model"), "a model named like a C keyword");
     cr_expect(strstr(ll, "double"), "f64 kernels");
     free(ll);
-    const char *h = cg_llvm_header(m, &o);
+    const char *h = cg_llvm_header(cg_model(arena, m, &o));
     cr_expect(strstr(h, "extern const NncModel m_int_model;"));
     cr_expect(strstr(h, "int m_int_main(int argc, char **argv);"));
     cr_expect(strstr(h, "#define NNC_F64 1"));

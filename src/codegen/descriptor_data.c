@@ -6,9 +6,10 @@
 ** constants (llvm/globals.c, --emit=obj); the C backend prints it as C
 ** text (c/descriptor.c). Neither rebuilds it from the IR.
 **
-** Everything but the kernels is filled here; the tables and strings live in
-** the arena. The kernels' pointers are the caller's (JIT addresses, or
-** LLVM functions).
+** Everything but the kernels, their scratch and their FLOP counts is
+** filled here (model.c adds those); the tables and strings live in the
+** arena. The kernels' pointers are the printers' (JIT addresses, LLVM
+** functions, C names).
 */
 #include "codegen.h"
 
@@ -81,8 +82,7 @@ static void metrics(Arena *a, const IrModule *m, NncModel *d) {
     d->metric_names = n ? names : NULL;
 }
 
-void cg_descriptor_data(Arena *a, const IrModule *m, const CgLayout *l, const CgOptions *o,
-                        long scratch_fixed, long scratch_per_row, NncModel *d) {
+void cg_descriptor_data(Arena *a, const IrModule *m, const CgLayout *l, const CgOptions *o, NncModel *d) {
     memset(d, 0, sizeof *d);
     d->abi_version = NNC_ABI_VERSION;
     d->name = m->name;
@@ -102,8 +102,6 @@ void cg_descriptor_data(Arena *a, const IrModule *m, const CgLayout *l, const Cg
     d->params = m->params.len ? params(a, m, l) : NULL;
     d->param_floats = l->param_floats;
     d->opt_floats = l->opt_floats;
-    d->scratch_per_row = scratch_per_row;
-    d->scratch_fixed = scratch_fixed;
     d->n_layers = m->layers.len;
     d->layers = m->layers.len ? layers(a, m) : NULL;
     d->loss = (int)m->loss;
@@ -118,16 +116,4 @@ void cg_descriptor_data(Arena *a, const IrModule *m, const CgLayout *l, const Cg
     d->verbose = m->fit.verbose;
     d->n_callbacks = m->fit.callbacks.len;
     d->callbacks = m->fit.callbacks.len ? callbacks(a, m) : NULL;
-}
-
-void cg_scratch(Arena *a, const IrModule *m, const CgLayout *l, int unroll, long *fixed, long *per_row) {
-    const IrFunc *f[] = {m->predict, m->train, m->eval};
-    const CgFuncKind kind[] = {CG_PREDICT, CG_TRAIN, CG_EVAL};
-    *fixed = *per_row = 0;
-    for (int i = 0; i < 3; i++) {
-        if (!f[i]) continue;
-        const CgPlan *p = cg_plan(a, f[i], kind[i], l, unroll, NULL);
-        if (p->fixed > *fixed) *fixed = p->fixed;
-        if (p->per_row > *per_row) *per_row = p->per_row;
-    }
 }

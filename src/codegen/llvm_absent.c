@@ -20,15 +20,15 @@ void cg_llvm_unavailable(const char *what) {
             what);
 }
 
-bool cg_llvm_emit(const IrModule *m, const CgOptions *o, CgLlvmKind kind, CgBytes *out) {
-    (void)m, (void)o, (void)kind;
+bool cg_llvm_emit(const CgModel *cm, CgLlvmKind kind, CgBytes *out) {
+    (void)cm, (void)kind;
     *out = (CgBytes){0};
     cg_llvm_unavailable("the LLVM backend");
     return false;
 }
 
-const char *cg_llvm_header(const IrModule *m, const CgOptions *o) {
-    (void)m, (void)o;
+const char *cg_llvm_header(const CgModel *cm) {
+    (void)cm;
     cg_llvm_unavailable("the LLVM backend");
     return NULL;
 }
@@ -45,8 +45,8 @@ const char *cg_llvm_runtime_lib(Arena *a, bool f64) {
     return NULL;
 }
 
-CgJit *cg_llvm_jit(const IrModule *m, const CgOptions *o) {
-    (void)m, (void)o;
+CgJit *cg_llvm_jit(const CgModel *cm) {
+    (void)cm;
     cg_llvm_unavailable("the LLVM JIT");
     return NULL;
 }
@@ -60,8 +60,8 @@ void cg_llvm_jit_free(CgJit *j) {
     (void)j;
 }
 
-int cg_llvm_run(const IrModule *m, const CgOptions *o, CgTrainer trainer, int argc, char **argv) {
-    (void)m, (void)o, (void)trainer, (void)argc, (void)argv;
+int cg_llvm_run(const CgModel *cm, CgTrainer trainer, int argc, char **argv) {
+    (void)cm, (void)trainer, (void)argc, (void)argv;
     cg_llvm_unavailable("nnc run");
     return 1;
 }

@@ -206,13 +206,3 @@ bool cg_lower_model(Arena *a, const IrModule *m, const CgLayout *layout, const c
     }
     return true;
 }
-
-bool cg_dump_loops(FILE *out, const IrModule *m, int unroll) {
-    CgLayout layout = cg_layout(m->arena, m);
-    CgLowerOptions lo = {.unroll = unroll};
-    LoopKernel *k[5];
-    if (!cg_lower_model(m->arena, m, &layout, cg_ident(m->arena, m->name, "model"), &lo, k)) return false;
-    for (int kind = 0; kind < 5; kind++)
-        if (k[kind]) loops_dump(out, k[kind]);
-    return true;
-}

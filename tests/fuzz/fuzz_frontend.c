@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (m) {
         ir_build_training(m, 2);
         CgOptions o = {.source = "fuzz.nn", .source_sha256 = "0", .command = "nnc fuzz.nn", .unroll = -1};
-        const char *text = cg_c_trainer(m, &o);
+        CgModel *cm = cg_model(arena, m, &o);
+        const char *text = cm ? cg_c_trainer(cm) : NULL;
         if (text) fputs(text, sink);
     }
     arena_free(arena);

@@ -8,9 +8,6 @@
 */
 #include "cgen.h"
 
-#include <string.h>
-
-#include "nnc_abi.h"
 
 /* The ABI's enums by value, as C names (runtime/nnc_abi.h). */
 static const char *const init_names[] = {
@@ -144,16 +141,14 @@ static void model(CgFile *cf, const NncModel *d, bool reg, CgText *out) {
 }
 
 void cg_c_descriptor(CgFile *cf, CgText *out) {
-    NncModel d;
-    cg_descriptor_data(cf->arena, cf->m, &cf->layout, cf->o, cf->scratch_fixed, cf->scratch_per_row, &d);
-    memcpy(d.flops, cf->flops, sizeof d.flops);
+    const NncModel *d = &cf->model->desc;
     /* The kernels are this file's functions; regularize is NULL when the
-    ** model has no regularizer (cg_lower_model writes none). */
-    bool reg = cf->m->regularize && cf->m->regularize->outputs.len;
+    ** model has no regularizer (the lowering makes no kernel). */
+    bool reg = cf->model->kernel[LK_REGULARIZE] != NULL;
     cg_c_put(out, "\n/* ---- the descriptor: what the runtime knows of this model ---- */\n");
-    params(cf, &d, out);
-    layers(cf, &d, out);
-    metrics(cf, &d, out);
-    callbacks(cf, &d, out);
-    model(cf, &d, reg, out);
+    params(cf, d, out);
+    layers(cf, d, out);
+    metrics(cf, d, out);
+    callbacks(cf, d, out);
+    model(cf, d, reg, out);
 }

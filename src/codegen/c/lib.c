@@ -32,17 +32,12 @@ static void expand(CgText *t, const char *tmpl, const char *prefix) {
 /* SPEC 3: the bytes `summary` reports, at the fit block's batch size and
 ** one thread, from the same plan (runtime/plan.c). */
 static void memory_macros(CgFile *cf, CgText *t, const char *up) {
-    const IrModule *m = cf->m;
-    const CgOptions *o = cf->o;
-    long fixed, per_row;
-    cg_scratch(cf->arena, m, &cf->layout, o->unroll, &fixed, &per_row);
-    NncModel d;
-    cg_descriptor_data(cf->arena, m, &cf->layout, o, fixed, per_row, &d);
+    const NncModel *d = &cf->model->desc;
     RtPlan plan;
-    rt_plan_real(&plan, &d, d.batch_size, 1, 1, o->f64 ? sizeof(double) : sizeof(float));
+    rt_plan_real(&plan, d, d->batch_size, 1, 1, cf->o->f64 ? sizeof(double) : sizeof(float));
     cg_c_printf(t, "/* The trainer's memory at batch size %s%.0ld, one thread, in bytes (summary) */\n",
-                d.batch_size > 0 ? "" : "all", d.batch_size > 0 ? (long)d.batch_size : 0L);
-    cg_c_printf(t, "#define %s_BATCH_SIZE %ld /* 0: all rows */\n", up, (long)d.batch_size);
+                d->batch_size > 0 ? "" : "all", d->batch_size > 0 ? (long)d->batch_size : 0L);
+    cg_c_printf(t, "#define %s_BATCH_SIZE %ld /* 0: all rows */\n", up, (long)d->batch_size);
     cg_c_printf(t, "#define %s_PARAM_BYTES %zu\n#define %s_GRAD_BYTES %zu\n#define %s_OPT_BYTES %zu\n", up,
                 plan.params, up, plan.grads, up, plan.opt);
     cg_c_printf(t, "#define %s_ACTIVATION_BYTES %zu\n#define %s_BATCH_BUFFER_BYTES %zu\n", up, plan.scratch,
@@ -52,26 +47,24 @@ static void memory_macros(CgFile *cf, CgText *t, const char *up) {
 }
 
 static void api_header(CgFile *cf, CgText *t) {
-    const IrModule *m = cf->m;
+    const NncModel *d = &cf->model->desc;
     const char *up = cg_upper(cf->arena, cf->prefix);
     cg_c_printf(t, "#ifndef NNC_LIB_%s_H\n#define NNC_LIB_%s_H\n\n#include <stdint.h>\n\n", up, up);
-    long params = 0;
-    for (int i = 0; i < m->params.len; i++) params += (long)shape_numel(m->params.items[i].shape);
-    cg_c_printf(t, "#define %s_INPUTS %ld\n#define %s_OUTPUTS %ld\n#define %s_TARGETS %ld\n", up,
-                (long)shape_numel(m->input_shape), up, (long)shape_numel(m->output_shape), up,
-                cf->layout.target_width);
-    cg_c_printf(t, "#define %s_PARAMS %ld /* parameter count */\n#define %s_PARAM_FLOATS %ld\n", up, params, up,
-                cf->layout.param_floats);
+    cg_c_printf(t, "#define %s_INPUTS %ld\n#define %s_OUTPUTS %ld\n#define %s_TARGETS %ld\n", up, d->n_inputs, up,
+                d->n_outputs, up, d->target_width);
+    cg_c_printf(t, "#define %s_PARAMS %ld /* parameter count */\n#define %s_PARAM_FLOATS %ld\n", up,
+                cf->model->param_count, up, d->param_floats);
     cg_c_printf(t, "#define %s_REAL %s\n", up, cf->o->f64 ? "double" : "float");
     memory_macros(cf, t, up);
     expand(t, cg_c_lib_api_h, cf->prefix);
     cg_c_printf(t, "\n#endif\n");
 }
 
-const char *cg_c_lib(const IrModule *m, const CgOptions *o) {
-    Arena *a = m->arena;
+const char *cg_c_lib(const CgModel *cm) {
+    Arena *a = cm->arena;
+    const CgOptions *o = cm->o;
     CgFile cf;
-    cg_c_file_init(&cf, a, m, o);
+    cg_c_file_init(&cf, cm);
     CgText t = {.arena = a};
     cg_c_header_comment(&cf, &t, "A C library");
     cg_c_printf(&t, "** API: %s. Build: cc -O2 -c %s.c, link with -lm.\n*/\n",
@@ -79,7 +72,7 @@ const char *cg_c_lib(const IrModule *m, const CgOptions *o) {
     cg_c_prologue(&cf, &t);
     cg_c_put(&t, "\n/* ==== the runtime (runtime/, embedded by the build) ==== */\n");
     cg_c_put(&t, cg_runtime_text);
-    if (!cg_c_model_section(&cf, &t)) return NULL;
+    cg_c_model_section(&cf, &t);
     cg_c_put(&t, "\n/* ==== the C API: the header's text (-H), then its definitions ==== */\n\n");
     api_header(&cf, &t);
     cg_c_put(&t, "\n");
@@ -87,10 +80,10 @@ const char *cg_c_lib(const IrModule *m, const CgOptions *o) {
     return cg_c_text(&t);
 }
 
-const char *cg_c_lib_header(const IrModule *m, const CgOptions *o) {
+const char *cg_c_lib_header(const CgModel *cm) {
     CgFile cf;
-    cg_c_file_init(&cf, m->arena, m, o);
-    CgText t = {.arena = m->arena};
+    cg_c_file_init(&cf, cm);
+    CgText t = {.arena = cm->arena};
     cg_c_header_comment(&cf, &t, "The C API of a library");
     cg_c_put(&t, "*/\n");
     api_header(&cf, &t);

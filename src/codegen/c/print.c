@@ -262,7 +262,7 @@ static const char *outer_signature(Pr *p) {
     const char *name = p->k->name;
     switch (p->k->kind) {
     case LK_PREDICT:
-        if (p->cf->infer)
+        if (p->cf->model->infer)
             return arena_printf(a, "static void %s(nnc_real *restrict scratch, const nnc_real *restrict x,\n"
                                    "    nnc_real *restrict y, int n)", name);
         return arena_printf(a, "static void %s(const nnc_real *params, nnc_real *scratch, const nnc_real *x,\n"
@@ -341,7 +341,7 @@ static void outer_function(Pr *p, CgText *out) {
     else
         cg_c_printf(out, "/* %s: %s. */\n", k->name, k->doc);
     cg_c_printf(out, "%s {\n", outer_signature(p));
-    bool infer_predict = p->cf->infer && k->kind == LK_PREDICT;
+    bool infer_predict = p->cf->model->infer && k->kind == LK_PREDICT;
     for (LBufBase base = LB_PARAMS; base <= LB_SCRATCH; base++) {
         bool in_signature = base == LB_SCRATCH ? k->kind <= LK_EVAL
                             : base == LB_PARAMS ? !infer_predict
@@ -363,28 +363,9 @@ void cg_c_print_kernel(CgFile *cf, CgText *out, const LoopKernel *k) {
     stmts(&p, k->body->body);
     body_function(&p, out);
     outer_function(&p, out);
-    if (k->scratch_fixed > cf->scratch_fixed) cf->scratch_fixed = k->scratch_fixed;
-    if (k->scratch_per_row > cf->scratch_per_row) cf->scratch_per_row = k->scratch_per_row;
 }
 
-/* The kernels of the ABI, lowered (src/codegen/lower.c) and printed. */
-bool cg_c_kernels(CgFile *cf, CgText *out) {
-    CgLowerOptions lo = {.unroll = cf->o->unroll, .f64 = cf->o->f64};
-    LoopKernel *k[5];
-    if (!cg_lower_model(cf->arena, cf->m, &cf->layout, cf->prefix, &lo, k)) return false;
-    for (int kind = 0; kind < 5; kind++) {
-        if (!k[kind]) continue;
-        cg_c_print_kernel(cf, out, k[kind]);
-        loops_flops(k[kind], &cf->flops[2 * kind], &cf->flops[2 * kind + 1]);
-    }
-    return true;
-}
-
-bool cg_c_predict_kernel(CgFile *cf, CgText *out, const char *name) {
-    CgLowerOptions lo = {.unroll = cf->o->unroll, .f64 = cf->o->f64, .infer = cf->infer, .baked = cf->baked,
-                         .baked_values = cf->baked_values, .params_used = cf->params_used};
-    LoopKernel *k = cg_lower(cf->arena, cf->m->predict, CG_PREDICT, &cf->layout, name, &lo);
-    if (!k) return false;
-    cg_c_print_kernel(cf, out, k);
-    return true;
+void cg_c_kernels(CgFile *cf, CgText *out) {
+    for (int kind = 0; kind < 5; kind++)
+        if (cf->model->kernel[kind]) cg_c_print_kernel(cf, out, cf->model->kernel[kind]);
 }

@@ -95,7 +95,8 @@ const char *cg_c_real(Arena *a, double v) {
     return arena_printf(a, v < 0 ? "((nnc_real)%s)" : "(nnc_real)%s", text);
 }
 
-const char *cg_c_shape(Arena *a, Shape s) {
-    char buf[160];
-    return arena_strdup(a, shape_format(s, buf, sizeof buf));
+const char *cg_c_dims(Arena *a, int rank, const int *dims) {
+    const char *t = "[";
+    for (int i = 0; i < rank; i++) t = arena_printf(a, "%s%s%d", t, i ? ", " : "", dims[i]);
+    return arena_printf(a, "%s]", t);
 }

@@ -1,6 +1,6 @@
 /*
 ** globals.c — --emit=obj's descriptor: the NncModel that
-** cg_descriptor_data fills in memory, written as LLVM constants
+** the model's descriptor (model.h), written as LLVM constants
 ** (<model>_model and its private tables), and the entry points
 ** int <model>_main(int argc, char **argv) and, for --emit=exe, main.
 **
@@ -34,11 +34,11 @@ static void kernel_types(LlFile *lf, Types *t) {
     LLVMTypeRef reg[] = {p, p};
     LLVMTypeRef update[] = {p, p, p, i64, d};
     LLVMTypeRef eval[] = {p, p, p, p, i32, p};
-    t->kernel[CG_PREDICT] = LLVMPointerType(LLVMFunctionType(lf->voidt, predict, 5, false), 0);
-    t->kernel[CG_TRAIN] = LLVMPointerType(LLVMFunctionType(d, train, 10, false), 0);
-    t->kernel[CG_REGULARIZE] = LLVMPointerType(LLVMFunctionType(d, reg, 2, false), 0);
-    t->kernel[CG_UPDATE] = LLVMPointerType(LLVMFunctionType(lf->voidt, update, 5, false), 0);
-    t->kernel[CG_EVAL] = LLVMPointerType(LLVMFunctionType(d, eval, 6, false), 0);
+    t->kernel[LK_PREDICT] = LLVMPointerType(LLVMFunctionType(lf->voidt, predict, 5, false), 0);
+    t->kernel[LK_TRAIN] = LLVMPointerType(LLVMFunctionType(d, train, 10, false), 0);
+    t->kernel[LK_REGULARIZE] = LLVMPointerType(LLVMFunctionType(d, reg, 2, false), 0);
+    t->kernel[LK_UPDATE] = LLVMPointerType(LLVMFunctionType(lf->voidt, update, 5, false), 0);
+    t->kernel[LK_EVAL] = LLVMPointerType(LLVMFunctionType(d, eval, 6, false), 0);
 }
 
 static Types types(LlFile *lf) {
@@ -63,8 +63,8 @@ static Types types(LlFile *lf) {
         i32, pp, l, l, l, l,                        /* n_params .. scratch_fixed */
         i32, lp, i32, i32, d, i32, ip,              /* n_layers .. metrics */
         i32, i32, d, i32, LLVMInt64TypeInContext(lf->ctx), i32, i32, cp, /* epochs .. callbacks */
-        t.kernel[CG_PREDICT], t.kernel[CG_TRAIN], t.kernel[CG_REGULARIZE], t.kernel[CG_UPDATE],
-        t.kernel[CG_EVAL], LLVMPointerType(s, 0), LLVMArrayType(d, 10)};
+        t.kernel[LK_PREDICT], t.kernel[LK_TRAIN], t.kernel[LK_REGULARIZE], t.kernel[LK_UPDATE],
+        t.kernel[LK_EVAL], LLVMPointerType(s, 0), LLVMArrayType(d, 10)};
     t.model = named(lf, "struct.NncModel", model, sizeof model / sizeof *model);
     return t;
 }
@@ -162,7 +162,7 @@ static Tables tables(LlFile *lf, const Types *t, const NncModel *d) {
     return tb;
 }
 
-static LLVMValueRef kernel(LlFile *lf, const Types *t, CgFuncKind kind) {
+static LLVMValueRef kernel(LlFile *lf, const Types *t, LKernelKind kind) {
     LLVMValueRef fn = lf->kernel[kind];
     return fn ? LLVMConstBitCast(fn, t->kernel[kind]) : LLVMConstNull(t->kernel[kind]);
 }
@@ -186,8 +186,8 @@ static LLVMValueRef model(LlFile *lf, const Types *t, const NncModel *d, const T
         i32c(lf, d->n_metrics), tb->metrics,
         i32c(lf, d->epochs), i32c(lf, d->batch_size), dblc(lf, d->validation_split), i32c(lf, d->shuffle),
         LLVMConstInt(lf->i64, d->seed, false), i32c(lf, d->verbose), i32c(lf, d->n_callbacks), tb->callbacks,
-        kernel(lf, t, CG_PREDICT), kernel(lf, t, CG_TRAIN), kernel(lf, t, CG_REGULARIZE), kernel(lf, t, CG_UPDATE),
-        kernel(lf, t, CG_EVAL), tb->metric_names, flops(lf, d->flops)};
+        kernel(lf, t, LK_PREDICT), kernel(lf, t, LK_TRAIN), kernel(lf, t, LK_REGULARIZE), kernel(lf, t, LK_UPDATE),
+        kernel(lf, t, LK_EVAL), tb->metric_names, flops(lf, d->flops)};
     return LLVMConstNamedStruct(t->model, v, sizeof v / sizeof *v);
 }
 
@@ -206,7 +206,8 @@ static void entry(LlFile *lf, const Types *t, LLVMValueRef desc, const char *nam
     LLVMBuildRet(lf->b, r);
 }
 
-void ll_globals(LlFile *lf, const NncModel *d, bool with_main) {
+void ll_globals(LlFile *lf, bool with_main) {
+    const NncModel *d = &lf->model->desc;
     Types t = types(lf);
     Tables tb = tables(lf, &t, d);
     LLVMValueRef g = LLVMAddGlobal(lf->mod, t.model, arena_printf(lf->arena, "%s_model", lf->prefix));

@@ -1,6 +1,6 @@
 /*
 ** jit.c — `nnc run` (SPEC 2, 5): the kernels compiled in memory by LLJIT
-** and handed, with the descriptor cg_descriptor_data fills, to the runtime
+** and handed, with the model's descriptor, to the runtime
 ** linked into nnc, which trains, evaluates and predicts as a generated
 ** trainer would. No C compiler is involved. nnc holds two runtimes, f32
 ** and f64 (the latter's names prefixed nnc64_ by the build), so that
@@ -89,9 +89,9 @@ static LLVMOrcLLJITRef make_jit(void) {
 }
 
 /* The optimized module, built in the thread-safe context it moves into. */
-static bool add_module(LLVMOrcLLJITRef jit, const IrModule *m, const CgOptions *o, LlFile *lf) {
+static bool add_module(LLVMOrcLLJITRef jit, const CgModel *cm, LlFile *lf) {
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-    bool ok = ll_file_init(lf, m->arena, m, o, LLVMOrcThreadSafeContextGetContext(tsc)) &&
+    bool ok = ll_file_init(lf, cm, LLVMOrcThreadSafeContextGetContext(tsc)) &&
               ll_build(lf, CG_LLVM_OBJ, false);
     if (ok) {
         LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(lf->mod, tsc);
@@ -130,24 +130,23 @@ static bool bind_kernels(CgJit *j, const LlFile *lf, Arena *a) {
         if (!k[i]) return false;
     }
     /* Object pointers to function pointers: POSIX guarantees the round trip. */
-    memcpy(&d->predict, &k[CG_PREDICT], sizeof(void *));
-    memcpy(&d->forward_backward, &k[CG_TRAIN], sizeof(void *));
-    memcpy(&d->eval_loss, &k[CG_EVAL], sizeof(void *));
-    memcpy(&d->regularize, &k[CG_REGULARIZE], sizeof(void *));
-    memcpy(&d->update, &k[CG_UPDATE], sizeof(void *));
+    memcpy(&d->predict, &k[LK_PREDICT], sizeof(void *));
+    memcpy(&d->forward_backward, &k[LK_TRAIN], sizeof(void *));
+    memcpy(&d->eval_loss, &k[LK_EVAL], sizeof(void *));
+    memcpy(&d->regularize, &k[LK_REGULARIZE], sizeof(void *));
+    memcpy(&d->update, &k[LK_UPDATE], sizeof(void *));
     return true;
 }
 
-CgJit *cg_llvm_jit(const IrModule *m, const CgOptions *o) {
+CgJit *cg_llvm_jit(const CgModel *cm) {
     CgJit *j = calloc(1, sizeof *j);
     if (!j) return NULL;
     j->jit = make_jit();
     LlFile lf = {0};
-    bool ok = j->jit && add_module(j->jit, m, o, &lf);
+    bool ok = j->jit && add_module(j->jit, cm, &lf);
     if (ok) {
-        cg_descriptor_data(m->arena, m, &lf.layout, o, lf.scratch_fixed, lf.scratch_per_row, &j->model);
-        memcpy(j->model.flops, lf.flops, sizeof j->model.flops);
-        ok = bind_kernels(j, &lf, m->arena);
+        j->model = cm->desc;
+        ok = bind_kernels(j, &lf, cm->arena);
     }
     ll_file_free(&lf);
     if (!ok) {
@@ -167,8 +166,8 @@ void cg_llvm_jit_free(CgJit *j) {
     free(j);
 }
 
-int cg_llvm_run(const IrModule *m, const CgOptions *o, CgTrainer trainer, int argc, char **argv) {
-    CgJit *j = cg_llvm_jit(m, o);
+int cg_llvm_run(const CgModel *cm, CgTrainer trainer, int argc, char **argv) {
+    CgJit *j = cg_llvm_jit(cm);
     if (!j) return 1;
     int status = trainer(&j->model, argc, argv);
     cg_llvm_jit_free(j);

@@ -14,8 +14,7 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/TargetMachine.h>
 
-#include "../codegen.h"
-#include "../loops.h"
+#include "../model.h"
 
 /* ---- module.c: the module, its types, the host target, passes, emission ---- */
 
@@ -28,9 +27,8 @@ typedef enum LlFn {
 /* The module being built. */
 typedef struct LlFile {
     Arena *arena;
-    const IrModule *m;
+    const CgModel *model;
     const CgOptions *o;
-    CgLayout layout;
     const char *prefix;          /* the model's name as an identifier */
     LLVMContextRef ctx;
     LLVMModuleRef mod;
@@ -39,14 +37,12 @@ typedef struct LlFile {
     const char *cpu, *features;  /* as attributes on every function */
     LLVMTypeRef real, dbl, i1, i32, i64, voidt, ptr; /* ptr: nnc_real * */
     LLVMValueRef fn[LL_FN_COUNT];
-    LLVMValueRef kernel[5];      /* by CgFuncKind; regularize may be NULL */
-    long scratch_fixed, scratch_per_row; /* the largest over the row kernels */
-    double flops[10];            /* per kernel: fixed, per row (NncModel.flops) */
+    LLVMValueRef kernel[5];      /* by LKernelKind; regularize may be NULL */
     bool owns_ctx;
 } LlFile;
 
 /* ctx may be NULL (a context of the file's own, disposed by ll_file_free). */
-bool ll_file_init(LlFile *lf, Arena *a, const IrModule *m, const CgOptions *o, LLVMContextRef ctx);
+bool ll_file_init(LlFile *lf, const CgModel *cm, LLVMContextRef ctx);
 void ll_file_free(LlFile *lf);
 /* The host's target machine (PIC, so that objects link into executables). */
 LLVMTargetMachineRef ll_host_machine(void);
@@ -68,8 +64,7 @@ LLVMValueRef ll_i32(LlFile *lf, int v);
 
 /* Defines k's body and ABI functions; sets lf->kernel[k->kind]. */
 bool ll_print_kernel(LlFile *lf, const LoopKernel *k);
-/* The model's kernels, lowered once (src/codegen/lower.c) and printed;
-** sets lf->scratch_fixed and scratch_per_row. False after a message. */
+/* The model's kernels (model.h), printed. False after a message. */
 bool ll_kernels(LlFile *lf);
 /* noalias on argument `index` of fn. */
 void ll_noalias(LlFile *lf, LLVMValueRef fn, unsigned index);
@@ -84,8 +79,8 @@ LLVMValueRef ll_mask(LlFile *lf, LLVMBuilderRef b, LLVMValueRef seed, LLVMValueR
 /* The LLVM type of NncModel (and of its tables), laid out as the C
 ** compiler lays out runtime/nnc_abi.h's structs on the target. */
 LLVMTypeRef ll_model_type(LlFile *lf);
-/* Defines <prefix>_model from d (cg_descriptor_data's) and lf->kernel, and
+/* Defines <prefix>_model from the model's descriptor and lf->kernel, and
 ** int <prefix>_main(int, char **); with_main: also int main(int, char **). */
-void ll_globals(LlFile *lf, const struct NncModel *d, bool with_main);
+void ll_globals(LlFile *lf, bool with_main);
 
 #endif

@@ -68,10 +68,9 @@ static void types(LlFile *lf) {
     lf->ptr = LLVMPointerType(lf->real, 0);
 }
 
-bool ll_file_init(LlFile *lf, Arena *a, const IrModule *m, const CgOptions *o, LLVMContextRef ctx) {
-    *lf = (LlFile){.arena = a, .m = m, .o = o};
-    lf->layout = cg_layout(a, m);
-    lf->prefix = cg_ident(a, m->name, "model");
+bool ll_file_init(LlFile *lf, const CgModel *cm, LLVMContextRef ctx) {
+    const CgOptions *o = cm->o;
+    *lf = (LlFile){.arena = cm->arena, .model = cm, .o = o, .prefix = cm->prefix};
     lf->tm = ll_host_machine();
     if (!lf->tm) return false;
     lf->cpu = host_cpu;
@@ -171,7 +170,7 @@ bool ll_verify(LlFile *lf) {
         LLVMDisposeMessage(why);
         return true;
     }
-    fprintf(stderr, "nnc: internal error: the LLVM module of model %s does not verify:\n%s", lf->m->name,
+    fprintf(stderr, "nnc: internal error: the LLVM module of model %s does not verify:\n%s", lf->model->desc.name,
             why ? why : "");
     LLVMDisposeMessage(why);
     return false;
@@ -202,12 +201,7 @@ bool ll_optimize(LlFile *lf) {
 /* Kernels, then verification and optimization; globals (obj) or none (JIT). */
 bool ll_build(LlFile *lf, CgLlvmKind kind, bool globals) {
     if (!ll_kernels(lf)) return false;
-    if (globals) {
-        NncModel d;
-        cg_descriptor_data(lf->arena, lf->m, &lf->layout, lf->o, lf->scratch_fixed, lf->scratch_per_row, &d);
-        memcpy(d.flops, lf->flops, sizeof d.flops);
-        ll_globals(lf, &d, kind == CG_LLVM_EXE);
-    }
+    if (globals) ll_globals(lf, kind == CG_LLVM_EXE);
     return ll_verify(lf) && ll_optimize(lf);
 }
 
@@ -250,10 +244,10 @@ void cg_llvm_unavailable(const char *what) {
     (void)what; /* built with LLVM: nothing needs it and lacks it */
 }
 
-bool cg_llvm_emit(const IrModule *m, const CgOptions *o, CgLlvmKind kind, CgBytes *out) {
+bool cg_llvm_emit(const CgModel *cm, CgLlvmKind kind, CgBytes *out) {
     LlFile lf;
     *out = (CgBytes){0};
-    bool ok = ll_file_init(&lf, m->arena, m, o, NULL) && ll_build(&lf, kind, true) && emit_module(&lf, kind, out);
+    bool ok = ll_file_init(&lf, cm, NULL) && ll_build(&lf, kind, true) && emit_module(&lf, kind, out);
     ll_file_free(&lf);
     return ok;
 }

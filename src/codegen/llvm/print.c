@@ -450,16 +450,7 @@ void ll_noalias(LlFile *lf, LLVMValueRef fn, unsigned index) {
 }
 
 bool ll_kernels(LlFile *lf) {
-    CgLowerOptions lo = {.unroll = lf->o->unroll, .f64 = lf->o->f64};
-    LoopKernel *k[5];
-    if (!cg_lower_model(lf->arena, lf->m, &lf->layout, lf->prefix, &lo, k)) return false;
-    lf->scratch_fixed = lf->scratch_per_row = 0;
-    for (int kind = 0; kind < 5; kind++) {
-        if (!k[kind]) continue;
-        if (!ll_print_kernel(lf, k[kind])) return false;
-        loops_flops(k[kind], &lf->flops[2 * kind], &lf->flops[2 * kind + 1]);
-        if (k[kind]->scratch_fixed > lf->scratch_fixed) lf->scratch_fixed = k[kind]->scratch_fixed;
-        if (k[kind]->scratch_per_row > lf->scratch_per_row) lf->scratch_per_row = k[kind]->scratch_per_row;
-    }
+    for (int kind = 0; kind < 5; kind++)
+        if (lf->model->kernel[kind] && !ll_print_kernel(lf, lf->model->kernel[kind])) return false;
     return true;
 }
