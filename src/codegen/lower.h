@@ -92,11 +92,17 @@ typedef struct LwTile {
 /* For 32 registers of 16 floats (LC_WIDE), and for 16 of 8. */
 #define LW_TILE_WIDE ((LwTile){8, 32, 16})
 #define LW_TILE_NARROW ((LwTile){4, 16, 8})
+/* The rows after the last tile, one at a time (batch-1 inference is all
+** such rows): a row of 8 independent sums of a vector each, enough to keep
+** the multiply-adds in flight. */
+#define LW_ROW_WIDE ((LwTile){1, 128, 16})
+#define LW_ROW_NARROW ((LwTile){1, 64, 8})
 typedef struct LwTileLoop {
     int var;
     LBound from, to;
     int step;
 } LwTileLoop;
+/* A tile of one row is the plain acc array of lw_acc; tl may be NULL. */
 void lw_acc_tile(Lw *w, const LwAcc *acc, LwTile tile, const LwTileLoop *tl);
 #define LW_ACC_BLOCK 32
 #define LW_TRANSPOSE_BLOCK 16 /* rows of W read together by a transposed copy */

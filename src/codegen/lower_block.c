@@ -191,6 +191,6 @@ void lw_acc(Lw *w, const LwAcc *acc) {
 
 void lw_acc_tile(Lw *w, const LwAcc *acc, LwTile tile, const LwTileLoop *tl) {
     if (tile.rows > 64) die("a tile of %d rows", tile.rows);
-    Step st = {.acc = acc, .tile = tile.rows, .lanes = tile.lanes};
+    Step st = {.acc = acc, .tile = tile.rows > 1 ? tile.rows : 0, .lanes = tile.lanes};
     blocks(w, &st, tile.cols, tl);
 }

@@ -243,11 +243,11 @@ static Mm mm_setup(Lw *w, const IrNode *n) {
 
 /* Rows of the batch a register tile at a time, then the rest one by one;
 ** outside the row loop. */
-static void matmul_tiles(Lw *w, const LwAcc *acc, LwTile tile) {
+static void matmul_tiles(Lw *w, const LwAcc *acc, LwTile tile, LwTile row) {
     LwTileLoop tl = {LV_R, lbound(0), lbound_rows(tile.rows, 0), tile.rows};
     lw_acc_tile(w, acc, tile, &tl);
     lb_loop(&w->b, LV_R, lbound_rows(tile.rows, 0), lbound_rows(1, 0), 1, LH_NONE);
-    lw_acc(w, acc);
+    lw_acc_tile(w, acc, row, NULL);
     lb_close(&w->b);
 }
 
@@ -260,9 +260,9 @@ void lw_matmul_tiled(Lw *w, const IrNode *n) {
     LwAcc acc = mm_acc(&mm, &row);
     comment(w, n, arena_printf(w->arena, "matmul, a tile of rows at a time%s,", mm.root ? ", with its epilogue" : ""));
     lb_if(&w->b, LC_WIDE);
-    matmul_tiles(w, &acc, LW_TILE_WIDE);
+    matmul_tiles(w, &acc, LW_TILE_WIDE, LW_ROW_WIDE);
     lb_else(&w->b);
-    matmul_tiles(w, &acc, LW_TILE_NARROW);
+    matmul_tiles(w, &acc, LW_TILE_NARROW, LW_ROW_NARROW);
     lb_close(&w->b);
 }
 

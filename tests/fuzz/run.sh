@@ -34,7 +34,20 @@ for t in "$@"; do
     mkdir -p "$corpus" "$seeds"
     cp tests/fuzz/corpus/$t/* "$seeds/" 2>/dev/null
     case $t in
-    frontend) for f in examples/*.nn tests/golden/*/*.nn; do cp "$f" "$seeds/$(echo "$f" | tr / _)"; done ;;
+    frontend)
+        # Every model, and 40 of its prefixes: sources cut anywhere (what an
+        # editor saves mid-word), run in-process under the sanitizers.
+        for f in examples/*.nn tests/golden/*/*.nn; do
+            name=$(echo "$f" | tr / _)
+            cp "$f" "$seeds/$name"
+            size=$(wc -c <"$f")
+            step=$((size / 40 + 1))
+            n=0
+            while [ $n -lt "$size" ]; do
+                head -c $n "$f" >"$seeds/$name.$n"
+                n=$((n + step))
+            done
+        done ;;
     safetensors) cp "$FUZZ/seeds/train/w.safetensors" "$FUZZ/seeds/train/c.ckpt" "$seeds/" ;;
     checkpoint) cp "$FUZZ/seeds/train/c.ckpt" "$seeds/" ;;
     esac
