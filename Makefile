@@ -154,7 +154,7 @@ update-golden: $(BUILD)/nnc
 	NNC=$(BUILD)/nnc tests/golden.sh --update
 
 smoke: $(BUILD)/nnc
-	NNC=$(BUILD)/nnc tests/smoke.sh
+	NNC=$(BUILD)/nnc SMOKE_QUICK=$(SAN) tests/smoke.sh
 
 # The C backend end to end: every example and golden model compiled with
 # gcc and clang, trained, gradient-checked, compared with the interpreter.

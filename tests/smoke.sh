@@ -4,8 +4,13 @@
 # with exit status 0 (valid) or 1 (diagnosed), within a time limit. Eight
 # cuts a file here, through the command line; forty a file in-process under
 # the sanitizers, as seeds of the front end's fuzz target (tests/fuzz/run.sh).
+# SMOKE_QUICK=1 (the sanitizer build, whose every start costs a tenth of a
+# second; the fuzz target covers the cuts under the sanitizers): 2 cuts a
+# file and 20 random inputs.
 set -u
 NNC=${NNC:-build/nnc}
+cuts=8 randoms=60
+[ "${SMOKE_QUICK:-0}" = 1 ] && cuts=2 randoms=20
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
@@ -25,7 +30,7 @@ run() { # file, description
 
 for src in examples/*.nn tests/golden/*/*.nn; do
     size=$(wc -c <"$src")
-    step=$(( size / 8 + 1 ))
+    step=$(( size / cuts + 1 ))
     n=0
     while [ $n -lt "$size" ]; do
         head -c $n "$src" >"$tmp/cut.nn"
@@ -35,7 +40,7 @@ for src in examples/*.nn tests/golden/*/*.nn; do
 done
 
 i=0
-while [ $i -lt 60 ]; do
+while [ $i -lt $randoms ]; do
     head -c $((i * 7 % 500 + 1)) /dev/urandom >"$tmp/random.nn"
     run "$tmp/random.nn" "random bytes #$i"
     cp "$tmp/random.nn" "$tmp/last-random.nn"
