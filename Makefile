@@ -68,7 +68,7 @@ PREFIX ?= /usr/local
 TEST_SRC := $(filter-out $(TEST_SKIP),$(wildcard tests/test_*.c))
 TEST_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(TEST_SRC))
 
-.PHONY: all test test-san check unit seams golden smoke cli huge hostile e2e llvm numpy resume mpi update-golden demo bench bench-mpi clean install
+.PHONY: all test test-san check unit seams golden smoke cli huge hostile e2e llvm numpy resume mpi update-golden demo bench bench-knobs bench-mpi clean install
 all: $(BUILD)/nnc $(BUILD)/libnncrt_f64.a
 
 $(BUILD)/nnc: $(MAIN_OBJ) $(BUILD)/libnncc.a $(BUILD)/libnncrt.a $(BUILD)/libnncrt64.a
@@ -218,6 +218,11 @@ check: test test-san fuzz-smoke
 bench: $(BUILD)/nnc
 	sh scripts/deps.sh bench
 	NNC=$(BUILD)/nnc SHARED=../shared bench/bench.sh
+
+# The same trainers under gcc and clang at -O2 and -O3 against the LLVM
+# backend, and --threads 2 against 1 (bench/bench-knobs.sh; quiet machine).
+bench-knobs: $(BUILD)/nnc
+	NNC=$(BUILD)/nnc SHARED=../shared bench/bench-knobs.sh
 
 # The speedup of `mpirun -np 2` over one rank on model E (bench/bench-mpi.sh;
 # take the figure on a quiet machine).

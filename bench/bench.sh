@@ -28,35 +28,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export OPENBLAS_NUM_THREADS="$THREADS" OMP_NUM_THREADS="$THREADS"
 
-now() { date +%s.%N; }
-calc() { echo "$*" | bc -l; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-json() { sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p"; }
+. "$here/common.sh"
 
 make -s -C "$SHARED/bench" OUT="$work/peers" >/dev/null
 # "zmm (AVX-512)  1 thread(s):   168.2 GFLOP/s ...": the best vector width's figure
 peak=$("$work/peers/fma_peak" | awk -v t="$THREADS" '$3 == t && $4 == "thread(s):" && $5 > best { best = $5 } END { print best }')
 
-# model: name layers act loss batch data nnc-epochs torch-epochs
-model_A() { echo "mlp_30_30_15_1 30,30,15,1 relu bce 32 cancer_train.csv 1000 50"; }
-model_B() { echo "mlp_64_32_10 64,32,10 relu ce 32 digits_train.csv 300 15"; }
-model_C() { echo "mlp_784_16_16_10 784,16,16,10 sigmoid ce 32 fashion_small_train.csv 30 2"; }
-model_D() { echo "mlp_784_128_10 784,128,10 relu ce 128 fashion_small_train.csv 10 2"; }
-model_E() { echo "mlp_784_512_512_10 784,512,512,10 relu ce 128 fashion_small_train.csv 3 1"; }
-
-# samples/s of a trainer: the run with --epochs 0 (loading, statistics)
-# subtracted, as the peers time their training loop alone.
-nnc_rate() {
-    bin=$1 data=$2 epochs=$3 rows=$4
-    t0=$(now); "$bin" train "$data" --epochs 0 --verbose 0 --no-save --threads "$THREADS" >/dev/null
-    t1=$(now); "$bin" train "$data" --epochs "$epochs" --verbose 0 --no-save --threads "$THREADS" >/dev/null
-    t2=$(now)
-    calc "$epochs * $rows / (($t2 - $t1) - ($t1 - $t0))"
-}
-
-params_of() { # 30,30,15,1 -> Σ (in + 1) · out
-    echo "$1" | tr ',' '\n' | awk 'NR > 1 { p += (last + 1) * $1 } { last = $1 } END { print p }'
-}
 
 echo "nnc benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'); CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); threads: $THREADS; repetitions: $REPS (medians)"
 echo "FMA peak (../shared/bench/fma_peak, $THREADS thread(s)): $peak GFLOP/s"

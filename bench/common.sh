@@ -1,0 +1,29 @@
+# bench/common.sh — what the benchmark scripts share (sourced): the models
+# A-E of ../shared/bench/README.md and how a trainer's rate is timed.
+# shellcheck shell=sh
+
+now() { date +%s.%N; }
+calc() { echo "$*" | bc -l; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+json() { sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p"; }
+
+# model: name layers act loss batch data nnc-epochs torch-epochs
+model_A() { echo "mlp_30_30_15_1 30,30,15,1 relu bce 32 cancer_train.csv 1000 50"; }
+model_B() { echo "mlp_64_32_10 64,32,10 relu ce 32 digits_train.csv 300 15"; }
+model_C() { echo "mlp_784_16_16_10 784,16,16,10 sigmoid ce 32 fashion_small_train.csv 30 2"; }
+model_D() { echo "mlp_784_128_10 784,128,10 relu ce 128 fashion_small_train.csv 10 2"; }
+model_E() { echo "mlp_784_512_512_10 784,512,512,10 relu ce 128 fashion_small_train.csv 3 1"; }
+
+# samples/s of a trainer: the run with --epochs 0 (loading, statistics)
+# subtracted, as the peers time their training loop alone.
+nnc_rate() { # trainer data epochs rows [threads]
+    bin=$1 data=$2 epochs=$3 rows=$4 threads=${5:-$THREADS}
+    t0=$(now); "$bin" train "$data" --epochs 0 --verbose 0 --no-save --threads "$threads" >/dev/null
+    t1=$(now); "$bin" train "$data" --epochs "$epochs" --verbose 0 --no-save --threads "$threads" >/dev/null
+    t2=$(now)
+    calc "$epochs * $rows / (($t2 - $t1) - ($t1 - $t0))"
+}
+
+params_of() { # 30,30,15,1 -> Σ (in + 1) · out
+    echo "$1" | tr ',' '\n' | awk 'NR > 1 { p += (last + 1) * $1 } { last = $1 } END { print p }'
+}
