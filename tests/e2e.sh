@@ -15,14 +15,16 @@
 # Prints a line per failure and `e2e: N passed, N failed` at the end
 # (tests/jobs.sh runs the models).
 #   NNC=build/nnc BUILD=build tests/e2e.sh [MODEL.nn...]
-# E2E_QUICK=1 (the sanitizer run, whose point is nnc itself): no clang, the
-# f32 trainer at -O1 only, no f64 gradcheck and no determinism rerun.
+# E2E_QUICK=1 (the sanitizer run, whose point is nnc itself): the examples
+# only (they cover every kind of kernel), no clang, the f32 trainer at -O1
+# only, no f64 gradcheck and no determinism rerun.
 # HARNESS_FLAGS: extra flags for the harness, which links nnc's library
 # (the sanitizer flags when nnc was built with them).
 SUITE=e2e
 # shellcheck source=tests/jobs.sh
 . "$(dirname "$0")/jobs.sh"
 STRICT="-std=c99 -Wall -Wextra -pedantic -Werror"
+[ "${E2E_QUICK:-0}" = 1 ] && MODELS=$(ls "$ROOT"/examples/*.nn)
 HARNESS_CFLAGS="-std=c11 -O1 ${HARNESS_FLAGS:-} -D_POSIX_C_SOURCE=200809L -I$ROOT/src -I$ROOT/runtime -I$BUILD/grammar"
 
 # The model-independent part of the harness, compiled once.
