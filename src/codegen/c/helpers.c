@@ -78,6 +78,27 @@ static const char *const helper_text[H_COUNT] = {
     [H_MIN] = "/* NumPy's minimum and maximum: NaN wins. */\n"
               "static inline nnc_real nnc_min(nnc_real a, nnc_real b) { return a != a || a < b ? a : b; }\n",
     [H_MAX] = "static inline nnc_real nnc_max(nnc_real a, nnc_real b) { return a != a || a > b ? a : b; }\n",
+    [H_VECTORS] =
+        "/* Chunks of accumulator lanes (print.c) as GNU C vectors, for gcc and clang:\n"
+        "** a register each at any optimization level, where the loop over a small\n"
+        "** array after #else depends on the compiler's vectorizers and their cost\n"
+        "** models. Lane by lane the same operations. Loads and stores go through\n"
+        "** nnc_uN, unaligned and aliasing nnc_real; macros, not functions, as a\n"
+        "** vector wider than the target's may not cross a call (-Wpsabi). */\n"
+        "#if defined(__GNUC__) && !defined(NNC_NO_VECTORS)\n"
+        "#define NNC_VECTORS 1\n"
+        "#define NNC_VECTOR_TYPES(lanes) \\\n"
+        "    typedef nnc_real nnc_v##lanes __attribute__((vector_size(lanes * sizeof(nnc_real)))); \\\n"
+        "    typedef nnc_real nnc_u##lanes \\\n"
+        "        __attribute__((vector_size(lanes * sizeof(nnc_real)), aligned(sizeof(nnc_real)), may_alias));\n"
+        "NNC_VECTOR_TYPES(4)\n"
+        "NNC_VECTOR_TYPES(8)\n"
+        "NNC_VECTOR_TYPES(16)\n"
+        "#define NNC_LOAD(lanes, p) (*(const nnc_u##lanes *)(p))\n"
+        "#define NNC_STORE(lanes, p, v) (*(nnc_u##lanes *)(p) = (v))\n"
+        "#else\n"
+        "#define NNC_VECTORS 0\n"
+        "#endif\n",
     [H_MASK] = "/* Inverted dropout's mask element: keep = 1 / (1 - rate) with probability\n"
                "** 1 - rate, from the counter-based generator (kernel ABI). */\n"
                "static inline nnc_real nnc_mask(uint64_t seed, uint64_t row, uint64_t counter, double rate,\n"
