@@ -208,6 +208,7 @@ static void rt_csv_trim(char **b, char **e) {
 ** floating type (SPEC 3: a data error, not an inf in the weights). */
 static int rt_csv_number(char *b, char *e, double *v) {
     char *end, save;
+    *v = 0; /* on every path: gcc -O3 loses track of the callers' tests of the result */
     rt_csv_trim(&b, &e);
     if (b == e)
         return -1;

@@ -236,3 +236,41 @@ void lb_comment(LBuilder *b, const char *fmt, ...) {
     va_end(ap);
     append(b, LS_COMMENT)->text = text;
 }
+
+/* ---- reading a kernel ---- */
+
+static bool lane_index(LIdx idx) {
+    return idx.k[LV_J0] == 0 || idx.k[LV_J0] == 1;
+}
+
+static bool vector_expr(const LExpr *e) {
+    switch (e->kind) {
+    case LX_CONST: case LX_ARG: return true;
+    case LX_LOAD: case LX_LOCAL: return lane_index(e->idx);
+    case LX_OP:
+        return (e->op == LOP_ADD || e->op == LOP_SUB || e->op == LOP_MUL || e->op == LOP_DIV) &&
+               vector_expr(e->in[0]) && vector_expr(e->in[1]);
+    default: return false;
+    }
+}
+
+static bool vector_body(const LoopKernel *k, const LStmt *s) {
+    for (; s; s = s->next) {
+        bool ok = false;
+        switch (s->kind) {
+        case LS_BLOCK: ok = vector_body(k, s->body); break;
+        case LS_DECL: ok = !k->locals.items[s->local].size && vector_expr(s->value); break;
+        case LS_SET: ok = k->locals.items[s->local].size && s->idx.k[LV_J0] == 1 && vector_expr(s->value); break;
+        case LS_STORE: ok = s->idx.k[LV_J0] == 1 && vector_expr(s->value); break;
+        case LS_COMMENT: ok = true; break;
+        default: break;
+        }
+        if (!ok) return false;
+    }
+    return true;
+}
+
+bool loops_vector_chunk(const LoopKernel *k, const LStmt *s) {
+    return s->kind == LS_LOOP && s->hint == LH_LANES && !s->from.rows && !s->to.rows && s->var == LV_J0 &&
+           s->from.c == 0 && s->step == 1 && vector_body(k, s->body);
+}

@@ -178,6 +178,13 @@ typedef struct LoopKernel {
     int opt_slots;     /* update: the optimizer's state tensors per parameter */
 } LoopKernel;
 
+/* A chunk of lanes (an LH_LANES loop over j0 from 0, step 1, constant
+** bounds) whose every statement is a lane-wise + - * / of operands
+** contiguous in the lane or the same for every lane: a printer may spell it
+** as one vector operation per statement, per lane the same IEEE
+** operations in the same order as the loop (loop_build.c). */
+bool loops_vector_chunk(const LoopKernel *k, const LStmt *s);
+
 /* The floating-point operations of one call over n rows: fixed + per_row · n
 ** (loop_count.c). */
 void loops_flops(const LoopKernel *k, double *fixed, double *per_row);

@@ -105,6 +105,7 @@ typedef struct LwTileLoop {
 /* A tile of one row is the plain acc array of lw_acc; tl may be NULL. */
 void lw_acc_tile(Lw *w, const LwAcc *acc, LwTile tile, const LwTileLoop *tl);
 #define LW_ACC_BLOCK 32
+#define LW_MIN_LANES 4 /* the narrowest chunk of lanes: a 128-bit vector of floats */
 #define LW_TRANSPOSE_BLOCK 16 /* rows of W read together by a transposed copy */
 
 /* lower_nodes.c */

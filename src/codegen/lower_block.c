@@ -10,7 +10,9 @@
 **         const nnc_real av = x[k];
 **         for (int j0 = 0; j0 < 8; j0++) acc[j0] += av * W[k * 30 + j0];
 **         ...                                   (chunks at 8 and 16)
-**         acc[24] += av * W[k * 30 + 24];       (the rest, written out)
+**         for (int j0 = 0; j0 < 4; j0++) acc[j0 + 24] += av * W[k * 30 + j0 + 24];
+**         acc[28] += av * W[k * 30 + 28];       (the rest, written out)
+**         acc[29] += av * W[k * 30 + 29];
 **     }
 **
 ** Each chunk (LH_LANES) becomes one vector FMA-free multiply-add and,
@@ -105,16 +107,22 @@ static LIdx lane(int c, LIdx j) {
 
 typedef void (*Each)(Lw *w, const Step *st, LIdx j, int c);
 
-/* Chunk loops of st->lanes lanes, then the lanes after the last chunk. */
+/* Chunk loops of st->lanes lanes, then of half as many and so on down to
+** LW_MIN_LANES, then the few lanes left, written out. The narrower chunks
+** keep a block's last columns in vector registers too: written out, the
+** lanes after the last full chunk are one scalar sum per lane and tile
+** row (112 for a tile of 8 rows by 30 columns), which no register file
+** holds. */
 static void chunks(Lw *w, const Step *st, int width, LIdx base, Each each) {
-    int full = width / st->lanes * st->lanes;
-    for (int c = 0; c < full; c += st->lanes) {
-        LIdx j = lidx_add(base, lidx_add(lidx_const(c), lidx_var(LV_J0)));
-        lb_loop(&w->b, LV_J0, lbound(0), lbound(st->lanes), 1, LH_LANES);
-        each(w, st, j, c);
-        lb_close(&w->b);
-    }
-    for (int c = full; c < width; c++) each(w, st, lidx_add(base, lidx_const(c)), c);
+    int c = 0;
+    for (int lanes = st->lanes; lanes >= LW_MIN_LANES; lanes /= 2)
+        for (; c + lanes <= width; c += lanes) {
+            LIdx j = lidx_add(base, lidx_add(lidx_const(c), lidx_var(LV_J0)));
+            lb_loop(&w->b, LV_J0, lbound(0), lbound(lanes), 1, LH_LANES);
+            each(w, st, j, c);
+            lb_close(&w->b);
+        }
+    for (; c < width; c++) each(w, st, lidx_add(base, lidx_const(c)), c);
 }
 
 static LExpr *sum_plus(Lw *w, int sum, LIdx at, LExpr *scalar, LExpr *b) {

@@ -16,6 +16,8 @@ typedef struct Pr {
     const LoopKernel *k;
     CgText *body;
     bool seed_used, step_used;
+    int lanes;          /* printing a chunk of lanes as vectors of this many, or 0 */
+    bool *vector_local; /* per local: declared in a chunk as a vector */
 } Pr;
 
 /* ---- expressions ---- */
@@ -103,8 +105,23 @@ static const char *mask(Pr *p, const LExpr *e) {
                         cg_c_real(a, 1.0 / (1.0 - e->value)));
 }
 
+/* ---- a chunk of lanes as GNU C vectors ----
+** In a chunk (p->lanes), an operand that varies with j0 is the vector of
+** its lanes, NNC_LOAD(N, address of lane 0), and one that does not is a
+** scalar, which C's vector operators apply to every lane. */
+
+static const char *lane0_address(Pr *p, const char *name, LIdx idx) {
+    idx.k[LV_J0] = 0;
+    return lidx_is_const(idx) && !idx.c ? name : arena_printf(p->cf->arena, "%s + %s", name, lidx_text(p->cf->arena, idx));
+}
+
+static const char *vector_load(Pr *p, const char *name, LIdx idx) {
+    return arena_printf(p->cf->arena, "NNC_LOAD(%d, %s)", p->lanes, lane0_address(p, name, idx));
+}
+
 static const char *local_text(Pr *p, int local, LIdx idx) {
     const LLocal *l = &p->k->locals.items[local];
+    if (p->lanes && idx.k[LV_J0]) return vector_load(p, l->name, idx);
     if (!l->size) return l->name;
     return arena_printf(p->cf->arena, "%s[%s]", l->name, lidx_text(p->cf->arena, idx));
 }
@@ -114,7 +131,9 @@ static const char *expr(Pr *p, const LExpr *e) {
     static const char *const args[] = {"lr", "step_r", "sc"};
     switch (e->kind) {
     case LX_CONST: return cg_c_real(a, e->value);
-    case LX_LOAD: return arena_printf(a, "%s[%s]", p->k->bufs.items[e->buf].name, lidx_text(a, e->idx));
+    case LX_LOAD:
+        if (p->lanes && e->idx.k[LV_J0]) return vector_load(p, p->k->bufs.items[e->buf].name, e->idx);
+        return arena_printf(a, "%s[%s]", p->k->bufs.items[e->buf].name, lidx_text(a, e->idx));
     case LX_LOCAL: return local_text(p, e->local, e->idx);
     case LX_ARG: return args[e->arg];
     case LX_ONE_HOT:
@@ -217,8 +236,94 @@ static void stmt(Pr *p, const LStmt *s) {
     }
 }
 
+/* A value that differs from lane to lane: a vector in a chunk. */
+static bool lane_varying(const Pr *p, const LExpr *e) {
+    switch (e->kind) {
+    case LX_LOAD: return e->idx.k[LV_J0] != 0;
+    case LX_LOCAL: return e->idx.k[LV_J0] != 0 || p->vector_local[e->local];
+    case LX_OP: return lane_varying(p, e->in[0]) || lane_varying(p, e->in[1]);
+    default: return false;
+    }
+}
+
+/* Whether the statements of a vector chunk print as vectors: each value
+** stored is a vector (a store of a scalar would need a broadcast). Marks
+** the locals declared as vectors. */
+static bool vector_stmts_ok(Pr *p, const LStmt *s) {
+    for (; s; s = s->next) {
+        if (s->kind == LS_BLOCK && !vector_stmts_ok(p, s->body)) return false;
+        if (s->kind == LS_DECL) p->vector_local[s->local] = lane_varying(p, s->value);
+        if ((s->kind == LS_SET || s->kind == LS_STORE) && !lane_varying(p, s->value)) return false;
+    }
+    return true;
+}
+
+static bool vector_chunk_ok(Pr *p, const LStmt *s) {
+    if (!loops_vector_chunk(p->k, s)) return false;
+    long lanes = s->to.c;
+    return (lanes == 4 || lanes == 8 || lanes == 16) && vector_stmts_ok(p, s->body);
+}
+
+static void vector_stmts(Pr *p, const LStmt *s) {
+    CgText *t = p->body;
+    for (; s; s = s->next) {
+        switch (s->kind) {
+        case LS_BLOCK:
+            cg_c_block(t);
+            vector_stmts(p, s->body);
+            cg_c_close(t);
+            break;
+        case LS_DECL:
+            if (p->vector_local[s->local])
+                cg_c_line(t, "const nnc_v%d %s = %s;", p->lanes, p->k->locals.items[s->local].name, expr(p, s->value));
+            else
+                stmt(p, s);
+            break;
+        case LS_SET:
+            cg_c_line(t, "NNC_STORE(%d, %s, %s);", p->lanes,
+                      lane0_address(p, p->k->locals.items[s->local].name, s->idx), expr(p, s->value));
+            break;
+        case LS_STORE: {
+            const char *at = lane0_address(p, p->k->bufs.items[s->buf].name, s->idx);
+            const char *value = s->add ? arena_printf(p->cf->arena, "NNC_LOAD(%d, %s) + %s", p->lanes, at,
+                                                      operand(p, s->value, BIND_MUL))
+                                       : expr(p, s->value);
+            cg_c_line(t, "NNC_STORE(%d, %s, %s);", p->lanes, at, value);
+            break;
+        }
+        default: stmt(p, s); break; /* LS_COMMENT */
+        }
+    }
+}
+
+/* A run of chunks that print as vectors, under NNC_VECTORS, then as the
+** loops they are for other compilers; returns the statement after it. */
+static const LStmt *vector_chunks(Pr *p, const LStmt *s) {
+    const LStmt *end = s;
+    while (end && vector_chunk_ok(p, end)) end = end->next;
+    if (end == s) return s;
+    p->cf->helpers |= 1u << H_VECTORS;
+    cg_c_put(p->body, "#if NNC_VECTORS\n");
+    for (const LStmt *c = s; c != end; c = c->next) {
+        p->lanes = (int)c->to.c;
+        vector_stmts(p, c->body);
+        p->lanes = 0;
+    }
+    cg_c_put(p->body, "#else\n");
+    for (const LStmt *c = s; c != end; c = c->next) stmt(p, c);
+    cg_c_put(p->body, "#endif\n");
+    return end;
+}
+
 static void stmts(Pr *p, const LStmt *s) {
-    for (; s; s = s->next) stmt(p, s);
+    while (s) {
+        const LStmt *next = vector_chunks(p, s);
+        if (next == s) {
+            stmt(p, s);
+            next = s->next;
+        }
+        s = next;
+    }
 }
 
 /* ---- the two functions ---- */
@@ -359,7 +464,7 @@ static void outer_function(Pr *p, CgText *out) {
 
 void cg_c_print_kernel(CgFile *cf, CgText *out, const LoopKernel *k) {
     CgText body = {.arena = cf->arena, .indent = 1};
-    Pr p = {.cf = cf, .k = k, .body = &body};
+    Pr p = {.cf = cf, .k = k, .body = &body, .vector_local = ARENA_ARRAY(cf->arena, bool, k->locals.len + 1)};
     stmts(&p, k->body->body);
     body_function(&p, out);
     outer_function(&p, out);

@@ -98,40 +98,9 @@ static void stmts(Lp *p, const LStmt *s);
 
 /* ---- a chunk of lanes as vector instructions ----
 ** When every statement of an LH_LANES loop is a lane-wise sum of products
-** (loads contiguous in the lane or invariant, + - * /), the chunk is one
-** vector operation per statement: per lane, the same IEEE operations in
-** the same order as the scalar code, as C compilers vectorize it. */
-
-static bool lane_index(LIdx idx) {
-    return idx.k[LV_J0] == 0 || idx.k[LV_J0] == 1;
-}
-
-static bool vector_expr(const LExpr *e) {
-    switch (e->kind) {
-    case LX_CONST: case LX_ARG: return true;
-    case LX_LOAD: case LX_LOCAL: return lane_index(e->idx);
-    case LX_OP:
-        return (e->op == LOP_ADD || e->op == LOP_SUB || e->op == LOP_MUL || e->op == LOP_DIV) &&
-               vector_expr(e->in[0]) && vector_expr(e->in[1]);
-    default: return false;
-    }
-}
-
-static bool vector_body(const Lp *p, const LStmt *s) {
-    for (; s; s = s->next) {
-        bool ok = false;
-        switch (s->kind) {
-        case LS_BLOCK: ok = vector_body(p, s->body); break;
-        case LS_DECL: ok = !p->k->locals.items[s->local].size && vector_expr(s->value); break;
-        case LS_SET: ok = p->k->locals.items[s->local].size && s->idx.k[LV_J0] == 1 && vector_expr(s->value); break;
-        case LS_STORE: ok = s->idx.k[LV_J0] == 1 && vector_expr(s->value); break;
-        case LS_COMMENT: ok = true; break;
-        default: break;
-        }
-        if (!ok) return false;
-    }
-    return true;
-}
+** (loops_vector_chunk), the chunk is one vector operation per statement:
+** per lane, the same IEEE operations in the same order as the scalar code,
+** as C compilers vectorize it. */
 
 typedef struct Vec {
     unsigned lanes;
@@ -202,7 +171,7 @@ static void vector_loop(Lp *p, const LStmt *s) {
 static void loop(Lp *p, const LStmt *s) {
     LLVMValueRef saved = p->var[s->var];
     bool lanes = s->hint == LH_LANES && !s->from.rows && !s->to.rows;
-    if (lanes && s->var == LV_J0 && s->from.c == 0 && s->step == 1 && vector_body(p, s->body)) {
+    if (loops_vector_chunk(p->k, s)) {
         vector_loop(p, s);
         p->var[s->var] = saved;
         return;
