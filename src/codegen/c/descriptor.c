@@ -140,13 +140,14 @@ static void model(CgFile *cf, const NncModel *d, bool reg, CgText *out) {
     cg_c_printf(out, "    .update = %s_update,\n    .eval_loss = %s_eval_loss,\n", p, p);
     cg_c_printf(out, "    .metric_names = %s,\n    .flops = {", table(cf, d->n_metrics, "metric_names"));
     for (int i = 0; i < 10; i++) cg_c_printf(out, "%s%s", i ? ", " : "", cg_c_double(cf->arena, d->flops[i]));
-    cg_c_put(out, "},\n};\n");
+    cg_c_printf(out, "},\n    .update_whole_range = %d,\n};\n", d->update_whole_range);
 }
 
 void cg_c_descriptor(CgFile *cf, CgText *out) {
     NncModel d;
     cg_descriptor_data(cf->arena, cf->m, &cf->layout, cf->o, cf->scratch_fixed, cf->scratch_per_row, &d);
     memcpy(d.flops, cf->flops, sizeof d.flops);
+    d.update_whole_range = cf->update_whole_range;
     /* The kernels are this file's functions; regularize is NULL when the
     ** model has no regularizer (cg_lower_model writes none). */
     bool reg = cf->m->regularize && cf->m->regularize->outputs.len;

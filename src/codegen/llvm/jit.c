@@ -147,6 +147,7 @@ CgJit *cg_llvm_jit(const IrModule *m, const CgOptions *o) {
     if (ok) {
         cg_descriptor_data(m->arena, m, &lf.layout, o, lf.scratch_fixed, lf.scratch_per_row, &j->model);
         memcpy(j->model.flops, lf.flops, sizeof j->model.flops);
+        j->model.update_whole_range = lf.update_whole_range;
         ok = bind_kernels(j, &lf, m->arena);
     }
     ll_file_free(&lf);

@@ -42,6 +42,7 @@ typedef struct LlFile {
     LLVMValueRef kernel[5];      /* by CgFuncKind; regularize may be NULL */
     long scratch_fixed, scratch_per_row; /* the largest over the row kernels */
     double flops[10];            /* per kernel: fixed, per row (NncModel.flops) */
+    bool update_whole_range;     /* NncModel.update_whole_range */
     bool owns_ctx;
 } LlFile;
 

@@ -206,6 +206,7 @@ bool ll_build(LlFile *lf, CgLlvmKind kind, bool globals) {
         NncModel d;
         cg_descriptor_data(lf->arena, lf->m, &lf->layout, lf->o, lf->scratch_fixed, lf->scratch_per_row, &d);
         memcpy(d.flops, lf->flops, sizeof d.flops);
+        d.update_whole_range = lf->update_whole_range;
         ll_globals(lf, &d, kind == CG_LLVM_EXE);
     }
     return ll_verify(lf) && ll_optimize(lf);
