@@ -41,6 +41,9 @@
 #define RT_BIG_PARAMS 65536
 #define RT_BIG_CHUNK_ROWS 64
 #define RT_MAX_THREADS 256
+/* Work over fewer parameters than this stays on one thread: handing it to
+** the pool costs more than it saves. */
+#define RT_THREAD_MIN_FLOATS 65536
 #define RT_MAX_METRICS 16
 #define RT_MAX_LOGS (2 + 2 * RT_MAX_METRICS)
 #define RT_MAX_CALLBACKS 16
@@ -227,6 +230,15 @@ double rt_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt);
 void rt_predict_rows(RtExec *ex, const RtRows *data, long first, long n, nnc_real *y);
 /* The regularization loss at params (grads is a scratch sink). */
 double rt_regularization(const NncModel *m, const nnc_real *params, nnc_real *sink);
+
+/* ---- update.c: the optimizer step over element ranges ---- */
+
+/* Where piece i of parts of [0, floats) starts, in whole NNC_RANGE_ALIGN
+** blocks; piece parts - 1 ends at floats. */
+long rt_range_cut(long floats, int parts, int i);
+/* The optimizer step on the parameters in [lo, hi) (multiples of
+** NNC_RANGE_ALIGN, or hi = param_floats), split among the workers. */
+void rt_update_range(RtExec *ex, long step, double learning_rate, long lo, long hi);
 
 /* ---- params.c: initial values and normalization statistics ---- */
 

@@ -203,8 +203,7 @@ static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
             return rt_train_diverged(tr, pg, b + 1, steps, loss, "loss");
         tr->step++;
         t0 = rt_prof.on ? rt_now() : 0;
-        m->update(tr->block.params, tr->block.grads, tr->block.opt, tr->step, tr->lr, 0,
-                  m->param_floats);
+        rt_update_range(&tr->exec, tr->step, tr->lr, 0, m->param_floats);
         if (rt_prof.on) {
             rt_prof_kernel(m, RT_PROF_UPDATE, rt_now() - t0, 0);
             rt_prof.steps++;
