@@ -328,6 +328,12 @@ double rt_dist_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt);
 ** allocates the chunk buffers. 0, or -1 + message. */
 int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long batch_rows);
 void rt_dist_train_close(void);
+/* The optimizer step after rt_dist_batch_gradients and the regularization:
+** rank q's segment of the parameters on rank q, then every segment to all. */
+void rt_dist_update(RtExec *ex, long step, double learning_rate);
+/* Every rank's optimizer state of its segment to rank 0, which then holds
+** all of it (a checkpoint); every rank calls it. */
+void rt_dist_opt_gather(RtExec *ex);
 /* Whether stdout is a terminal to redraw the progress bar on. Under MPI
 ** never: mpirun gives every rank a pseudo-terminal, even when its own
 ** output goes to a file, so the bar would fill logs with redraws. */
@@ -382,6 +388,7 @@ typedef struct RtTrainer {
     double *history;            /* epochs × (n_logs + 1): logs, learning rate */
     int history_rows, history_cap;
     int restored_epoch;         /* 1-based epoch restore_best_weights went back to, 0 if none */
+    int checkpointing;          /* --checkpoint was given (to rank 0: SPEC 6) */
     const char *save;           /* --save, or <model>.safetensors; NULL with --no-save */
     char save_default[RT_PATH_MAX + 1];
 } RtTrainer;
