@@ -125,7 +125,7 @@ static double rt_job_run(RtJob *job, RtMetrics *mt) {
         if (job->mode != RT_JOB_TRAIN || (job->first == 0 && in_round == 1))
             continue;
         /* Small models: threads cost more than the additions. */
-        if (ex->m->param_floats >= 65536 && in_round > 1)
+        if (ex->m->param_floats >= RT_THREAD_MIN_FLOATS && in_round > 1)
             rt_pool_run(ex->pool, rt_job_reduce, job);
         else
             for (w = 0; w < workers; w++)

@@ -9,16 +9,22 @@
 ** folds their gradients, losses and metrics in chunk order (batch.c). Here
 ** rank r of K computes the contiguous chunks [C·r/K, C·(r+1)/K) of each
 ** global batch, each chunk's gradient into its own buffer, with the same
-** dropout counters (the chunk's first row in the batch); then the fold runs
-** along the ranks in order: rank r receives the running sum of the chunks
-** before its own, adds its chunks one by one, and passes it on (in
-** segments, pipelined); the last rank sends the batch's gradient, loss and
-** metrics to every rank. Every addition is
-** the one the single process makes, in the same order, so the weights are
-** bit-identical to one process with the same global batch, for every K
-** (and so --resume works across a change of K). Every rank holds the same
-** weights and takes the same optimizer step and the same callback
-** decisions; only rank 0 prints and writes files. Each rank keeps only its
+** dropout counters (the chunk's first row in the batch). The parameters are
+** cut into K segments of whole NNC_RANGE_ALIGN blocks (rt_range_cut), and
+** the gradient is reduce-scattered: rank q receives segment q of every
+** other rank's chunk gradients and folds segment q of all chunks in chunk
+** order; it then takes the optimizer step on segment q alone (the kernel's
+** ranged update) and the ranks all-gather the new parameters. Losses and
+** metrics fold along the ranks in order and the last rank sends them to
+** every rank. Every addition is the one the single process makes, in the
+** same order, so the weights are bit-identical to one process with the
+** same global batch, for every K (and so --resume works across a change of
+** K). Every rank holds the same weights and takes the same callback
+** decisions; the optimizer state of segment q is current on rank q only,
+** and is gathered to rank 0 for a checkpoint. An update that reads a sum
+** over a parameter (update_whole_range) cannot be cut: then the ranks
+** all-gather the gradient and every rank takes the whole step. Only rank 0
+** prints and writes files. Each rank keeps only its
 ** share of the rows and receives the rows of its chunks each epoch (below,
 ** "the rows each rank holds").
 **
@@ -41,9 +47,7 @@
 #define RT_DIST_REAL MPI_FLOAT
 #endif
 
-enum { RT_DIST_TAG_CHAIN = 1, RT_DIST_TAG_FINAL = 2, RT_DIST_TAG_LOGS = 3 };
-/* Elements per message of the gradient's fold: 256 KiB of floats. */
-#define RT_DIST_SEGMENT 65536L
+enum { RT_DIST_TAG_GRADIENT = 1, RT_DIST_TAG_LOGS = 3 };
 
 /* The communicator and the buffers of a data-parallel run. */
 typedef struct RtDist {
@@ -52,8 +56,12 @@ typedef struct RtDist {
     long max_chunks;           /* chunks a rank may hold in one pass */
     long train_chunks;         /* of which have gradient buffers */
     nnc_real *grads;           /* train_chunks × param_floats */
-    nnc_real *partial;         /* param_floats: the fold on its way through */
-    MPI_Request *requests;     /* (2 + size) × segments of the gradient */
+    long batch_chunks;         /* chunks of the largest batch */
+    nnc_real *fold;            /* batch_chunks × this rank's segment: the others' chunks */
+    MPI_Request *requests;     /* (1 + size) × batch_chunks */
+    int *seg_counts, *seg_starts; /* size: every rank's segment, for the all-gathers */
+    nnc_real *opt_buf;         /* opt_floats: the optimizer state on its way to rank 0 */
+    int *opt_counts;           /* 2 × size: each rank's share of it, and where it goes */
     nnc_real *y, *t;           /* max_chunks × chunk_rows × n_outputs, target_width */
     double *loss;              /* max_chunks */
     long *rows;                /* max_chunks */
@@ -191,58 +199,144 @@ static double rt_dist_unpack(const double *msg, RtMetrics *mt) {
     return msg[0];
 }
 
-/* Adds this rank's chunk gradients, in chunk order, to elements [e0, e1)
-** of acc, which holds the running sum of the chunks before them (chunk 0
-** starts it). Per element the additions are those of batch.c. */
-static void rt_dist_fold(nnc_real *acc, long e0, long e1, long lo, long hi, long p) {
+/* Rank q's segment of the parameters: [rt_dist_seg(m, q), rt_dist_seg(m, q + 1)). */
+static long rt_dist_seg(const NncModel *m, int q) {
+    return rt_range_cut(m->param_floats, rt_dist.size, q);
+}
+
+/* The longest segment. */
+static long rt_dist_seg_most(const NncModel *m) {
+    long most = 0;
+    int q;
+    for (q = 0; q < rt_dist.size; q++)
+        if (rt_dist_seg(m, q + 1) - rt_dist_seg(m, q) > most)
+            most = rt_dist_seg(m, q + 1) - rt_dist_seg(m, q);
+    return most;
+}
+
+/* The rank that computes chunk c of a pass of chunks chunks. */
+static int rt_dist_owner(long chunks, long c) {
+    int r = 0;
+    while (rt_dist_lo(chunks, r + 1) <= c)
+        r++;
+    return r;
+}
+
+/* The reduce-scatter: this rank sends segment q of each of its chunk
+** gradients to rank q, receives its own segment of every other chunk, and
+** folds them in chunk order into its segment of grads (chunk 0 starts the
+** sum), adding each chunk as soon as it is in. Per element the additions
+** are those of batch.c. */
+static void rt_dist_gradient(RtDistJob *job, long chunks) {
+    const NncModel *m = job->ex->m;
+    long p = m->param_floats, s0 = rt_dist_seg(m, rt_dist.rank), len = rt_dist_seg(m, rt_dist.rank + 1) - s0;
     long c, e;
-    for (c = lo; c < hi; c++) {
-        const nnc_real *g = rt_dist.grads + (c - lo) * p;
+    nnc_real *acc = job->ex->block->grads + s0;
+    MPI_Request *in = rt_dist.requests, *out = in + chunks;
+    int q, n_out = 0;
+    for (c = 0; c < chunks; c++) {
+        in[c] = MPI_REQUEST_NULL;
+        if (c < job->lo || c >= job->hi)
+            MPI_Irecv(rt_dist.fold + c * len, (int)len, RT_DIST_REAL, rt_dist_owner(chunks, c),
+                      RT_DIST_TAG_GRADIENT, rt_dist.comm, &in[c]);
+    }
+    for (q = 0; q < rt_dist.size; q++)
+        for (c = job->lo; c < job->hi && q != rt_dist.rank; c++)
+            MPI_Isend(rt_dist.grads + (c - job->lo) * p + rt_dist_seg(m, q),
+                      (int)(rt_dist_seg(m, q + 1) - rt_dist_seg(m, q)), RT_DIST_REAL, q,
+                      RT_DIST_TAG_GRADIENT, rt_dist.comm, &out[n_out++]);
+    for (c = 0; c < chunks; c++) {
+        int mine = c >= job->lo && c < job->hi;
+        const nnc_real *g = mine ? rt_dist.grads + (c - job->lo) * p + s0 : rt_dist.fold + c * len;
+        MPI_Wait(&in[c], MPI_STATUS_IGNORE);
         if (c == 0)
-            memcpy(acc + e0, g + e0, sizeof(nnc_real) * (size_t)(e1 - e0));
+            memcpy(acc, g, sizeof(nnc_real) * (size_t)len);
         else
-            for (e = e0; e < e1; e++)
+            for (e = 0; e < len; e++)
                 acc[e] += g[e];
+    }
+    MPI_Waitall(n_out, out, MPI_STATUSES_IGNORE);
+}
+
+/* Every rank's segment of buf, from that rank to all. */
+static void rt_dist_allgather(nnc_real *buf) {
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, rt_dist.seg_counts, rt_dist.seg_starts,
+                   RT_DIST_REAL, rt_dist.comm);
+}
+
+void rt_dist_update(RtExec *ex, long step, double learning_rate) {
+    const NncModel *m = ex->m;
+    RtBlock *b = ex->block;
+    if (rt_dist_size() == 1) {
+        rt_update_range(ex, step, learning_rate, 0, m->param_floats);
+    } else if (m->update_whole_range) {
+        rt_dist_allgather(b->grads);
+        rt_update_range(ex, step, learning_rate, 0, m->param_floats);
+    } else {
+        rt_update_range(ex, step, learning_rate, rt_dist_seg(m, rt_dist.rank),
+                        rt_dist_seg(m, rt_dist.rank + 1));
+        rt_dist_allgather(b->params);
     }
 }
 
-/* The gradient's fold travels in segments, so that a rank adds segment s
-** while segment s + 1 is on its way: rank r receives the running sum from
-** the rank before it, adds its chunks and sends it on; the last rank sends
-** the finished segments to all. A rank in the middle folds in `partial`, so
-** the finished gradient can land in its grads while it still sends. */
-static void rt_dist_gradient(RtDistJob *job, long chunks) {
-    const NncModel *m = job->ex->m;
-    long p = m->param_floats, seg = RT_DIST_SEGMENT, nseg = (p + seg - 1) / seg, s;
-    int prev = rt_dist_prev(chunks, rt_dist.rank), next = rt_dist_next(chunks, rt_dist.rank);
-    int last = rt_dist_last(chunks), mine = job->lo < job->hi, r, n_out = 0;
-    nnc_real *grads = job->ex->block->grads, *acc = rt_dist.rank == last ? grads : rt_dist.partial;
-    MPI_Request *in = rt_dist.requests, *out = in + nseg, *fin = out + nseg * rt_dist.size;
-    if (rt_dist.rank != last)
-        for (s = 0; s < nseg; s++)
-            MPI_Irecv(grads + s * seg, (int)(s + 1 < nseg ? seg : p - s * seg), RT_DIST_REAL, last,
-                      RT_DIST_TAG_FINAL, rt_dist.comm, &fin[s]);
-    if (mine && prev >= 0)
-        for (s = 0; s < nseg; s++)
-            MPI_Irecv(acc + s * seg, (int)(s + 1 < nseg ? seg : p - s * seg), RT_DIST_REAL, prev,
-                      RT_DIST_TAG_CHAIN, rt_dist.comm, &in[s]);
-    for (s = 0; mine && s < nseg; s++) {
-        long e0 = s * seg, e1 = s + 1 < nseg ? e0 + seg : p;
-        if (prev >= 0)
-            MPI_Wait(&in[s], MPI_STATUS_IGNORE);
-        rt_dist_fold(acc, e0, e1, job->lo, job->hi, p);
-        if (next >= 0)
-            MPI_Isend(acc + e0, (int)(e1 - e0), RT_DIST_REAL, next, RT_DIST_TAG_CHAIN,
-                      rt_dist.comm, &out[n_out++]);
-        else
-            for (r = 0; r < rt_dist.size; r++)
-                if (r != last)
-                    MPI_Isend(acc + e0, (int)(e1 - e0), RT_DIST_REAL, r, RT_DIST_TAG_FINAL,
-                              rt_dist.comm, &out[n_out++]);
+/* Parameter i's span of params: its elements and the padding after them. */
+static long rt_dist_param_span(const NncModel *m, int i) {
+    return (i + 1 < m->n_params ? m->params[i + 1].offset : m->param_floats) - m->params[i].offset;
+}
+
+/* Copies the optimizer state of the parameter elements [lo, hi) from opt
+** into buf, in the order of opt, or the other way (into_opt); buf NULL:
+** only counts. Returns the reals. A trainable parameter's slots lie one
+** after the other, each as long as the parameter's span of params. */
+static long rt_dist_opt_span(const NncModel *m, nnc_real *opt, nnc_real *buf, long lo, long hi,
+                             int into_opt) {
+    long spans = 0, base = 0, n = 0, slots, a, b, len, s;
+    int i;
+    for (i = 0; i < m->n_params; i++)
+        if (m->params[i].trainable)
+            spans += rt_dist_param_span(m, i);
+    slots = spans ? m->opt_floats / spans : 0;
+    for (i = 0; i < m->n_params; i++) {
+        const NncParam *p = &m->params[i];
+        long span = rt_dist_param_span(m, i);
+        if (!p->trainable)
+            continue;
+        a = lo > p->offset ? lo : p->offset;
+        b = hi < p->offset + span ? hi : p->offset + span;
+        len = b > a ? b - a : 0;
+        for (s = 0; s < slots && len > 0; s++, n += len) {
+            nnc_real *at = opt + base + s * span + (a - p->offset);
+            if (buf)
+                memcpy(into_opt ? at : buf + n, into_opt ? buf + n : at, sizeof(nnc_real) * (size_t)len);
+        }
+        base += slots * span;
     }
-    MPI_Waitall(n_out, out, MPI_STATUSES_IGNORE);
-    if (rt_dist.rank != last)
-        MPI_Waitall((int)nseg, fin, MPI_STATUSES_IGNORE);
+    return n;
+}
+
+void rt_dist_opt_gather(RtExec *ex) {
+    const NncModel *m = ex->m;
+    nnc_real *opt = ex->block->opt;
+    int q, *counts = rt_dist.opt_counts, *starts = counts + rt_dist.size;
+    long n;
+    if (rt_dist_size() == 1 || !opt || m->update_whole_range)
+        return;
+    for (q = 0; q < rt_dist.size; q++) {
+        counts[q] = (int)rt_dist_opt_span(m, opt, NULL, rt_dist_seg(m, q), rt_dist_seg(m, q + 1), 0);
+        starts[q] = q ? starts[q - 1] + counts[q - 1] : 0;
+    }
+    n = rt_dist_opt_span(m, opt, rt_dist.opt_buf, rt_dist_seg(m, rt_dist.rank),
+                         rt_dist_seg(m, rt_dist.rank + 1), 0);
+    if (rt_dist.rank != 0) {
+        MPI_Gatherv(rt_dist.opt_buf, (int)n, RT_DIST_REAL, NULL, NULL, NULL, RT_DIST_REAL, 0,
+                    rt_dist.comm);
+        return;
+    }
+    MPI_Gatherv(MPI_IN_PLACE, 0, RT_DIST_REAL, rt_dist.opt_buf, counts, starts, RT_DIST_REAL, 0,
+                rt_dist.comm);
+    for (q = 1; q < rt_dist.size; q++)
+        rt_dist_opt_span(m, opt, rt_dist.opt_buf + starts[q], rt_dist_seg(m, q),
+                         rt_dist_seg(m, q + 1), 1);
 }
 
 static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
@@ -262,8 +356,9 @@ static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
         else
             rt_pool_run(ex->pool, rt_dist_chunk, job);
     }
-    /* 2. The folds, along the ranks in chunk order: the gradient, then the
-    ** loss and the metrics; the last rank's result goes to every rank. */
+    /* 2. The folds: this rank's segment of the gradient, then the loss and
+    ** the metrics along the ranks in chunk order, the last rank's result to
+    ** every rank. */
     if (job->train)
         rt_dist_gradient(job, chunks);
     if (job->lo < job->hi) {
@@ -490,7 +585,7 @@ int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long 
     long chunk = ex->plan->chunk_rows, k = rt_dist.size;
     long train_chunks = ((batch_rows + chunk - 1) / chunk + k - 1) / k;
     long val_chunks = val ? ((val->rows + chunk - 1) / chunk + k - 1) / k : 0;
-    long max_chunks = train_chunks > val_chunks ? train_chunks : val_chunks;
+    long max_chunks = train_chunks > val_chunks ? train_chunks : val_chunks, q;
     if (rt_dist_size() == 1)
         return 0;
     if (rt_dist_same_data(train, val) != 0)
@@ -503,15 +598,26 @@ int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long 
                          "the chunk predictions");
     rt_dist.t = rt_alloc(sizeof(nnc_real) * (size_t)(max_chunks * chunk * m->target_width),
                          "the chunk targets");
-    rt_dist.partial = rt_alloc(sizeof(nnc_real) * (size_t)m->param_floats, "the fold");
-    rt_dist.requests = rt_alloc(sizeof(MPI_Request) * (size_t)((2 + k) * ((m->param_floats + RT_DIST_SEGMENT - 1) / RT_DIST_SEGMENT)),
+    rt_dist.batch_chunks = (batch_rows + chunk - 1) / chunk;
+    rt_dist.fold = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.batch_chunks * rt_dist_seg_most(m)),
+                            "the fold");
+    rt_dist.requests = rt_alloc(sizeof(MPI_Request) * (size_t)((1 + k) * rt_dist.batch_chunks),
                                 "the fold's requests");
+    rt_dist.seg_counts = rt_alloc(sizeof(int) * (size_t)(2 * k), "the segments");
+    rt_dist.opt_counts = rt_alloc(sizeof(int) * (size_t)(2 * k), "the optimizer state's shares");
+    rt_dist.opt_buf = rt_alloc(sizeof(nnc_real) * (size_t)(m->opt_floats + 1), "the optimizer state");
     rt_dist.loss = rt_alloc(sizeof(double) * (size_t)max_chunks, "the chunk losses");
     rt_dist.rows = rt_alloc(sizeof(long) * (size_t)max_chunks, "the chunk rows");
-    return rt_dist.grads && rt_dist.partial && rt_dist.requests && rt_dist.y && rt_dist.t &&
-                   rt_dist.loss && rt_dist.rows
-               ? 0
-               : -1;
+    if (!rt_dist.grads || !rt_dist.fold || !rt_dist.requests || !rt_dist.seg_counts ||
+        !rt_dist.opt_counts || !rt_dist.opt_buf || !rt_dist.y || !rt_dist.t || !rt_dist.loss ||
+        !rt_dist.rows)
+        return -1;
+    rt_dist.seg_starts = rt_dist.seg_counts + k;
+    for (q = 0; q < k; q++) {
+        rt_dist.seg_starts[q] = (int)rt_dist_seg(m, (int)q);
+        rt_dist.seg_counts[q] = (int)(rt_dist_seg(m, (int)q + 1) - rt_dist_seg(m, (int)q));
+    }
+    return 0;
 }
 
 void rt_dist_train_close(void) {
@@ -526,14 +632,18 @@ void rt_dist_train_close(void) {
     rt_dist.counts = NULL;
     rt_dist.sharded = 0;
     free(rt_dist.grads);
-    free(rt_dist.partial);
+    free(rt_dist.fold);
     free(rt_dist.requests);
+    free(rt_dist.seg_counts);
+    free(rt_dist.opt_counts);
+    free(rt_dist.opt_buf);
     free(rt_dist.y);
     free(rt_dist.t);
     free(rt_dist.loss);
     free(rt_dist.rows);
-    rt_dist.grads = rt_dist.partial = rt_dist.y = rt_dist.t = NULL;
+    rt_dist.grads = rt_dist.fold = rt_dist.opt_buf = rt_dist.y = rt_dist.t = NULL;
     rt_dist.requests = NULL;
+    rt_dist.seg_counts = rt_dist.seg_starts = rt_dist.opt_counts = NULL;
     rt_dist.loss = NULL;
     rt_dist.rows = NULL;
 }
@@ -619,6 +729,14 @@ int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long 
 }
 
 void rt_dist_train_close(void) {
+}
+
+void rt_dist_update(RtExec *ex, long step, double learning_rate) {
+    rt_update_range(ex, step, learning_rate, 0, ex->m->param_floats);
+}
+
+void rt_dist_opt_gather(RtExec *ex) {
+    (void)ex;
 }
 
 int rt_dist_shard(RtTrainer *tr) {

@@ -11,8 +11,13 @@
 
 #include <stdint.h>
 
-#define NNC_ABI_VERSION 2
+/* 3: update takes an element range [lo, hi) and the descriptor says
+** whether the update may be split (update_whole_range). */
+#define NNC_ABI_VERSION 3
 #define NNC_MAX_RANK 8
+/* Every parameter's offset, param_floats and the ends of an update's range
+** are multiples of this. */
+#define NNC_RANGE_ALIGN 16
 
 #ifdef NNC_F64
 typedef double nnc_real;
@@ -137,9 +142,13 @@ typedef struct NncModel {
                                uint64_t seed, uint64_t first_row, nnc_real *y);
     /* Adds the regularizers' gradient to grads; returns their loss (0 if none). */
     double (*regularize)(const nnc_real *params, nnc_real *grads);
-    /* One optimizer step (SPEC 1.9); step counts from 1. */
+    /* One optimizer step (SPEC 1.9) on the parameter elements whose index in
+    ** params is in [lo, hi), and on their optimizer state; step counts from 1.
+    ** lo and hi are multiples of NNC_RANGE_ALIGN (param_floats is one), so
+    ** ranges that cover [0, param_floats) together, called in any order or at
+    ** the same time, give the step of one call over [0, param_floats). */
     void (*update)(nnc_real *params, const nnc_real *grads, nnc_real *opt, long step,
-                   double learning_rate);
+                   double learning_rate, long lo, long hi);
     /* Σ_rows loss_row with dropout off; writes predictions to y (may be NULL). */
     double (*eval_loss)(const nnc_real *params, nnc_real *scratch, const nnc_real *x,
                         const nnc_real *t, int n, nnc_real *y);
@@ -154,6 +163,10 @@ typedef struct NncModel {
     ** kernels in the order predict, forward_backward, eval_loss, regularize,
     ** update (--profile's GFLOP/s). Zeros when unknown. */
     double flops[10];
+
+    /* 1: the update reads a sum over a parameter's elements (a norm), so it
+    ** must be called once over [0, param_floats); 0: it may be split. */
+    int update_whole_range;
 } NncModel;
 
 /* The trainer's command line (SPEC 3): train, eval, predict, summary,

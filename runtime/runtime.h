@@ -41,6 +41,9 @@
 #define RT_BIG_PARAMS 65536
 #define RT_BIG_CHUNK_ROWS 64
 #define RT_MAX_THREADS 256
+/* Work over fewer parameters than this stays on one thread: handing it to
+** the pool costs more than it saves. */
+#define RT_THREAD_MIN_FLOATS 65536
 #define RT_MAX_METRICS 16
 #define RT_MAX_LOGS (2 + 2 * RT_MAX_METRICS)
 #define RT_MAX_CALLBACKS 16
@@ -228,6 +231,15 @@ void rt_predict_rows(RtExec *ex, const RtRows *data, long first, long n, nnc_rea
 /* The regularization loss at params (grads is a scratch sink). */
 double rt_regularization(const NncModel *m, const nnc_real *params, nnc_real *sink);
 
+/* ---- update.c: the optimizer step over element ranges ---- */
+
+/* Where piece i of parts of [0, floats) starts, in whole NNC_RANGE_ALIGN
+** blocks; piece parts - 1 ends at floats. */
+long rt_range_cut(long floats, int parts, int i);
+/* The optimizer step on the parameters in [lo, hi) (multiples of
+** NNC_RANGE_ALIGN, or hi = param_floats), split among the workers. */
+void rt_update_range(RtExec *ex, long step, double learning_rate, long lo, long hi);
+
 /* ---- params.c: initial values and normalization statistics ---- */
 
 void rt_init_params(const NncModel *m, uint64_t seed, nnc_real *params);
@@ -316,6 +328,12 @@ double rt_dist_eval_rows(RtExec *ex, const RtRows *data, RtMetrics *mt);
 ** allocates the chunk buffers. 0, or -1 + message. */
 int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long batch_rows);
 void rt_dist_train_close(void);
+/* The optimizer step after rt_dist_batch_gradients and the regularization:
+** rank q's segment of the parameters on rank q, then every segment to all. */
+void rt_dist_update(RtExec *ex, long step, double learning_rate);
+/* Every rank's optimizer state of its segment to rank 0, which then holds
+** all of it (a checkpoint); every rank calls it. */
+void rt_dist_opt_gather(RtExec *ex);
 /* Whether stdout is a terminal to redraw the progress bar on. Under MPI
 ** never: mpirun gives every rank a pseudo-terminal, even when its own
 ** output goes to a file, so the bar would fill logs with redraws. */
@@ -370,6 +388,7 @@ typedef struct RtTrainer {
     double *history;            /* epochs × (n_logs + 1): logs, learning rate */
     int history_rows, history_cap;
     int restored_epoch;         /* 1-based epoch restore_best_weights went back to, 0 if none */
+    int checkpointing;          /* --checkpoint was given (to rank 0: SPEC 6) */
     const char *save;           /* --save, or <model>.safetensors; NULL with --no-save */
     char save_default[RT_PATH_MAX + 1];
 } RtTrainer;

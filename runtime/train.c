@@ -203,7 +203,7 @@ static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
             return rt_train_diverged(tr, pg, b + 1, steps, loss, "loss");
         tr->step++;
         t0 = rt_prof.on ? rt_now() : 0;
-        m->update(tr->block.params, tr->block.grads, tr->block.opt, tr->step, tr->lr);
+        rt_dist_update(&tr->exec, tr->step, tr->lr);
         if (rt_prof.on) {
             rt_prof_kernel(m, RT_PROF_UPDATE, rt_now() - t0, 0);
             rt_prof.steps++;
@@ -242,6 +242,15 @@ static void rt_train_record(RtTrainer *tr, double lr) {
     tr->history_rows++;
 }
 
+/* --checkpoint: rank 0 writes it once every rank has sent it the optimizer
+** state of its segment (SPEC 6). */
+static int rt_train_checkpoint(RtTrainer *tr) {
+    if (!tr->checkpointing)
+        return 0;
+    rt_dist_opt_gather(&tr->exec);
+    return tr->o->checkpoint ? rt_checkpoint_save(tr, tr->o->checkpoint) : 0;
+}
+
 static int rt_train_epoch(RtTrainer *tr) {
     RtProgress pg;
     long steps = (tr->train.rows + tr->batch_rows - 1) / tr->batch_rows;
@@ -258,7 +267,7 @@ static int rt_train_epoch(RtTrainer *tr) {
     tr->epoch++; /* completed: what model_checkpoint's files record */
     if (rt_callbacks_epoch_end(tr, tr->epoch - 1) != 0)
         return RT_EXIT_ERROR;
-    if (tr->o->checkpoint && rt_checkpoint_save(tr, tr->o->checkpoint) != 0)
+    if (rt_train_checkpoint(tr) != 0)
         return RT_EXIT_ERROR;
     return RT_EXIT_OK;
 }
@@ -273,7 +282,7 @@ static int rt_train_fit(RtTrainer *tr) {
             printf("%s: this run already finished: %d of %d epochs; nothing to train (--epochs N "
                    "trains on to epoch N)\n", tr->o->resume, tr->epoch, tr->epochs);
     }
-    if (tr->o->checkpoint && tr->epoch >= tr->epochs && rt_checkpoint_save(tr, tr->o->checkpoint) != 0)
+    if (tr->epoch >= tr->epochs && rt_train_checkpoint(tr) != 0)
         return RT_EXIT_ERROR;
     for (; tr->epoch < tr->epochs && !tr->stop && rc == RT_EXIT_OK; ran++)
         rc = rt_train_epoch(tr);
@@ -315,6 +324,7 @@ int rt_cmd_train(const NncModel *m, const RtOptions *options) {
     int rc;
     if (!tr)
         return RT_EXIT_ERROR;
+    tr->checkpointing = o->checkpoint != NULL;
     rt_dist_options(o); /* SPEC 6: only rank 0 prints and writes */
     rc = rt_train_setup(tr, m, o) != 0 ? RT_EXIT_ERROR : RT_EXIT_OK;
     if (rc == RT_EXIT_OK)

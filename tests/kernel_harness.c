@@ -203,6 +203,19 @@ static void check_regularize(KhSetup *s) {
     free(gview);
 }
 
+/* The update in three ranges of whole NNC_RANGE_ALIGN blocks, the last
+** first, as threads or ranks may run them: the same step as one call (kernel
+** ABI), unless the model says it must take it whole. */
+static void update_in_pieces(const NncModel *d, double *params, const double *grads, double *opt, long step) {
+    long blocks = d->param_floats / NNC_RANGE_ALIGN;
+    long cut[4] = {0, blocks / 3 * NNC_RANGE_ALIGN, blocks * 2 / 3 * NNC_RANGE_ALIGN, d->param_floats};
+    if (d->update_whole_range) {
+        d->update(params, grads, opt, step, 0.01, 0, d->param_floats);
+        return;
+    }
+    for (int piece = 2; piece >= 0; piece--) d->update(params, grads, opt, step, 0.01, cut[piece], cut[piece + 1]);
+}
+
 /* Step 1 (the state's initial values) and step 3. */
 static void check_update(KhSetup *s, long step) {
     const NncModel *d = s->d;
@@ -229,7 +242,7 @@ static void check_update(KhSetup *s, long step) {
     IrEnv env = {.rows = 1, .params = pv, .grads = gv, .grad_scale = 1, .state = state,
                  .hyper = {0.01, (double)step}};
     if (m->update && m->update->outputs.len) interp(m->update, &env);
-    d->update(s->params, grads, opt, step, 0.01);
+    update_in_pieces(d, s->params, grads, opt, step);
     compare(step == 1 ? "update (step 1): parameters" : "update: parameters", 1, want_p, s->params,
             s->layout.param_floats);
     compare(step == 1 ? "update (step 1): state" : "update: optimizer state", 1, want_o, opt, s->layout.opt_floats);

@@ -6,7 +6,7 @@
 #   - with K = 1, 2, 3 ranks the weights and history equal one process with
 #     the same global batch (bit for bit, which is stronger than SPEC's
 #     1e-5), with dropout, a validation split and --threads inside the ranks,
-#     and with a gradient of more than one segment of the pipelined fold;
+#     and with a model past the size the runtime splits among threads;
 #   - two runs with the same K write the same bytes;
 #   - a checkpoint written by 2 ranks resumes on 3 to the uninterrupted bytes;
 #   - only rank 0 prints progress;
@@ -81,8 +81,8 @@ done
 # building and the equalities above are enough there.
 [ "${MPI_QUICK:-0}" = 1 ] && result
 
-# A gradient of more than one 65536-element segment of the pipelined fold
-# (64 -> 1100 -> 10: 82,610 parameters), with dropout.
+# A model past RT_THREAD_MIN_FLOATS (64 -> 1100 -> 10: 82,610 parameters),
+# with dropout: each rank folds and updates its segment, 2 threads inside.
 cat >"$tmp/wide.nn" <<'EOF'
 model wide {
     input x[8, 8]

@@ -199,7 +199,8 @@ Test(llvm, model_type_matches_nnc_abi_h) {
         offsetof(NncModel, shuffle), offsetof(NncModel, seed), offsetof(NncModel, verbose),
         offsetof(NncModel, n_callbacks), offsetof(NncModel, callbacks), offsetof(NncModel, predict),
         offsetof(NncModel, forward_backward), offsetof(NncModel, regularize), offsetof(NncModel, update),
-        offsetof(NncModel, eval_loss), offsetof(NncModel, metric_names), offsetof(NncModel, flops)};
+        offsetof(NncModel, eval_loss), offsetof(NncModel, metric_names), offsetof(NncModel, flops),
+        offsetof(NncModel, update_whole_range)};
     IrModule *m = compile(plain);
     CgOptions o = {.unroll = -1};
     LlFile lf;

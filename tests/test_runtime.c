@@ -108,10 +108,13 @@ static double lr_regularize(const nnc_real *p, nnc_real *g) {
     return loss;
 }
 
-/* SPEC 1.9 adam: m, v for the 31 trainable values. */
-static void lr_update(nnc_real *p, const nnc_real *g, nnc_real *o, long step, double lr) {
+/* SPEC 1.9 adam: m, v for the 31 trainable values. The runtime takes so
+** few parameters in one call over all of them (RT_THREAD_MIN_FLOATS). */
+static void lr_update(nnc_real *p, const nnc_real *g, nnc_real *o, long step, double lr, long lo,
+                      long hi) {
     double a = lr * sqrt(1 - pow(0.999, (double)step)) / (1 - pow(0.9, (double)step));
     int i;
+    cr_assert(lo == 0 && hi == LR_P, "one update over every parameter");
     for (i = 0; i < LR_TRAIN; i++) {
         nnc_real gi = g[LR_W + i], *m = &o[i], *v = &o[LR_TRAIN + i];
         *m = (nnc_real)(0.9 * *m + 0.1 * gi);
@@ -229,10 +232,12 @@ static double ir_fb(const nnc_real *p, nnc_real *g, nnc_real *s, const nnc_real 
     return loss;
 }
 
-static void ir_update(nnc_real *p, const nnc_real *g, nnc_real *o, long step, double lr) {
+static void ir_update(nnc_real *p, const nnc_real *g, nnc_real *o, long step, double lr, long lo,
+                      long hi) {
     int i;
     (void)o;
     (void)step;
+    cr_assert(lo == 0 && hi == IR_P, "one update over every parameter");
     for (i = IR_W; i < IR_P; i++)
         p[i] -= (nnc_real)(lr * g[i]);
 }

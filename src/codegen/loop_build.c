@@ -165,6 +165,10 @@ LBound lbound_rows(long rows, long c) {
     return (LBound){.c = c, .rows = rows};
 }
 
+LBound lbound_range(LRange end, long offset, long c) {
+    return (LBound){.c = c, .range = end, .offset = offset};
+}
+
 void lb_loop(LBuilder *b, int var, LBound from, LBound to, int step, LHint hint) {
     LStmt *s = append(b, LS_LOOP);
     s->var = var;
@@ -183,6 +187,11 @@ void lb_if(LBuilder *b, LCond cond) {
     LStmt *s = append(b, LS_IF);
     s->cond = cond;
     push(b, s);
+}
+
+void lb_if_in_range(LBuilder *b, long at) {
+    lb_if(b, LC_IN_RANGE);
+    b->open[b->depth]->idx = lidx_const(at);
 }
 
 void lb_else(LBuilder *b) {

@@ -20,9 +20,11 @@ static double expr_ops(const LExpr *e) {
 
 static Count stmts(const LStmt *s);
 
-/* Trip count of a loop: (to - from) / step, the row count n a variable. */
+/* Trip count of a loop: (to - from) / step, the row count n a variable;
+** an update's loop over its range as over the whole range [0, c). */
 static Count trips(const LStmt *s) {
-    double rows = (s->to.rows > 0) - (s->from.rows > 0), c = (double)(s->to.c - s->from.c);
+    long from = s->from.range ? 0 : s->from.c;
+    double rows = (s->to.rows > 0) - (s->from.rows > 0), c = (double)(s->to.c - from);
     return (Count){rows ? 0 : c / s->step, rows / s->step};
 }
 

@@ -62,7 +62,8 @@ static void expr(Dump *d, const LExpr *e) {
 }
 
 static void bound(Dump *d, LBound b) {
-    if (!b.rows) fprintf(d->out, "%ld", b.c);
+    if (b.range) fprintf(d->out, "clamp(%s - %ld, 0, %ld)", b.range == LR_LO ? "lo" : "hi", b.offset, b.c);
+    else if (!b.rows) fprintf(d->out, "%ld", b.c);
     else if (b.rows == 1) fputs("n", d->out);
     else fprintf(d->out, "n / %ld * %ld", b.rows, b.rows);
     if (b.rows && b.c) fprintf(d->out, " + %ld", b.c);
@@ -87,7 +88,8 @@ static void stmt(Dump *d, const LStmt *s, int depth) {
     case LS_BLOCK: fputs("{\n", out); break;
     case LS_IF: {
         static const char *const conds[] = {"if y {\n", "if step == 1 {\n", "if wide vectors {\n"};
-        fputs(conds[s->cond], out);
+        if (s->cond == LC_IN_RANGE) fprintf(out, "if lo <= %ld < hi {\n", s->idx.c);
+        else fputs(conds[s->cond], out);
         stmts(d, s->body, depth + 1);
         if (s->orelse) {
             fprintf(out, "%*s} else {\n", 4 * depth, "");

@@ -110,11 +110,25 @@ typedef struct LExpr {
 
 /* ---- statements ---- */
 
+/* The update kernel's element range [lo, hi) (kernel ABI): a bound can be
+** where it starts or ends inside one parameter's elements. */
+typedef enum LRange {
+    LR_NONE,
+    LR_LO, /* the range's start */
+    LR_HI, /* the range's end */
+} LRange;
+
 /* A loop bound: c, or with rows set (n / rows) * rows + c, n being the
-** kernel's row count. */
+** kernel's row count, or with range set the range's lo or hi less offset,
+** clamped to [0, c]: over a parameter at offset (in the params buffer), a
+** loop from the LR_LO bound to the LR_HI bound visits its elements in the
+** range. lo, hi and offset being multiples of NNC_RANGE_ALIGN, such a bound
+** is a multiple of every power of two that divides both c and it. */
 typedef struct LBound {
     long c;
     long rows;
+    LRange range;
+    long offset;
 } LBound;
 
 typedef enum LHint {
@@ -128,6 +142,8 @@ typedef enum LCond {
     LC_FIRST_STEP, /* update: step == 1 */
     LC_WIDE,       /* the target has 512-bit vectors (32 of them): chosen when the
                    ** target is known — the C compiler's macros, LLVM's target */
+    LC_IN_RANGE,   /* update: lo <= at < hi, at the statement's idx (a constant): the
+                   ** NNC_RANGE_ALIGN elements from at are in the range */
 } LCond;
 
 typedef enum LsKind {
@@ -176,6 +192,8 @@ typedef struct LoopKernel {
     long scratch_fixed, scratch_per_row; /* row kernels: what the caller provides */
     bool uses_seed, uses_scale, uses_lr, uses_step, has_loss;
     int opt_slots;     /* update: the optimizer's state tensors per parameter */
+    bool whole_range;  /* update: reads a sum over a parameter's elements, so only
+                       ** the whole range [0, param_floats) gives the step */
 } LoopKernel;
 
 /* A chunk of lanes (an LH_LANES loop over j0 from 0, step 1, constant
@@ -209,6 +227,7 @@ int lb_local(LBuilder *b, const char *name, int size, bool is_const);
 void lb_loop(LBuilder *b, int var, LBound from, LBound to, int step, LHint hint);
 void lb_block(LBuilder *b);
 void lb_if(LBuilder *b, LCond cond);
+void lb_if_in_range(LBuilder *b, long at); /* LC_IN_RANGE */
 void lb_else(LBuilder *b); /* the open if's other branch */
 void lb_close(LBuilder *b);
 void lb_decl(LBuilder *b, int local, LExpr *value);
@@ -218,6 +237,7 @@ void lb_loss(LBuilder *b, LExpr *value, bool times_rows);
 void lb_comment(LBuilder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 LBound lbound(long c);
 LBound lbound_rows(long rows, long c);
+LBound lbound_range(LRange end, long offset, long c);
 
 LExpr *lx_const(Arena *a, double v);
 LExpr *lx_load(Arena *a, int buf, LIdx idx);

@@ -58,6 +58,8 @@ typedef struct LwNest {
     int var0;
     int loops;       /* loops opened */
     int split, tail; /* vector nests: main loop's end on the last axis, tail done */
+    bool ranged;     /* loops over the update's range only (lw_nest_ranged) */
+    long range_offset; /* where element 0 is in the params buffer */
     long at[IR_MAX_RANK];
     LIdx c[IR_MAX_RANK];
 } LwNest;
@@ -65,6 +67,10 @@ void lw_nest_open(LwNest *ns, Lw *w, Shape s, int var0, bool unroll);
 /* The same for a nest whose body is straight-line code: the last axis in a
 ** loop of a multiple of LW_VECTOR iterations, then the rest written out. */
 void lw_nest_vector(LwNest *ns, Lw *w, Shape s, int var0, bool unroll);
+/* The same over count elements at offset in the params buffer, whose loop
+** visits only those in the update's range (LR_LO to LR_HI bounds); the
+** elements written out are the caller's to guard (LC_IN_RANGE). */
+void lw_nest_ranged(LwNest *ns, Lw *w, long count, long offset, int var0, bool unroll);
 bool lw_nest_next(LwNest *ns);
 #define LW_VECTOR 8
 

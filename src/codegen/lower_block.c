@@ -27,36 +27,60 @@
 
 /* ---- nests ---- */
 
+/* A loop over axis d from `from` to `to`; in a ranged nest, only over the
+** elements in the update's range. */
 static void nest_loop(LwNest *ns, int d, int from, int to, LHint hint) {
-    lb_loop(&ns->w->b, ns->var0 + d, lbound(from), lbound(to), 1, hint);
+    LBound lo = lbound(from), hi = lbound(to);
+    if (ns->ranged) {
+        lo = lbound_range(LR_LO, ns->range_offset, to);
+        hi = lbound_range(LR_HI, ns->range_offset, to);
+    }
+    lb_loop(&ns->w->b, ns->var0 + d, lo, hi, 1, hint);
     ns->c[d] = lidx_var(ns->var0 + d);
     ns->loops++;
 }
 
-void lw_nest_open(LwNest *ns, Lw *w, Shape s, int var0, bool unroll) {
+static void nest_open(LwNest *ns, Lw *w, Shape s, int var0, bool unroll, const LwNest *range) {
     *ns = (LwNest){.w = w, .s = s, .unroll = unroll, .var0 = var0, .split = -1};
+    if (range) {
+        ns->ranged = true;
+        ns->range_offset = range->range_offset;
+    }
     for (int d = 0; d < s.rank; d++) {
         ns->c[d] = lidx_const(0);
         if (!unroll && s.dim[d] > 1) nest_loop(ns, d, 0, s.dim[d], LH_NONE);
     }
 }
 
+void lw_nest_open(LwNest *ns, Lw *w, Shape s, int var0, bool unroll) {
+    nest_open(ns, w, s, var0, unroll, NULL);
+}
+
 /* Compilers vectorize a loop at -O2 only when its trip count is a multiple
 ** of the vector length (GCC's very-cheap cost model: no epilogue). So the
 ** innermost axis runs to the last multiple of LW_VECTOR in a loop and the
 ** few elements after it are written out. */
-void lw_nest_vector(LwNest *ns, Lw *w, Shape s, int var0, bool unroll) {
+static void nest_vector(LwNest *ns, Lw *w, Shape s, int var0, bool unroll, const LwNest *range) {
     int last = s.rank - 1, len = last >= 0 ? s.dim[last] : 1;
     if (unroll || len < LW_VECTOR || len % LW_VECTOR == 0) {
-        lw_nest_open(ns, w, s, var0, unroll);
+        nest_open(ns, w, s, var0, unroll, range);
         return;
     }
     Shape outer = s;
     outer.rank--;
-    lw_nest_open(ns, w, outer, var0, false);
+    nest_open(ns, w, outer, var0, false, range);
     ns->s = s;
     ns->split = len / LW_VECTOR * LW_VECTOR;
     nest_loop(ns, last, 0, ns->split, LH_VECTOR);
+}
+
+void lw_nest_vector(LwNest *ns, Lw *w, Shape s, int var0, bool unroll) {
+    nest_vector(ns, w, s, var0, unroll, NULL);
+}
+
+void lw_nest_ranged(LwNest *ns, Lw *w, long count, long offset, int var0, bool unroll) {
+    LwNest range = {.range_offset = offset};
+    nest_vector(ns, w, shape_vector((int)count), var0, unroll, &range);
 }
 
 static bool close_all(LwNest *ns) {

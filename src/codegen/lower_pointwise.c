@@ -11,6 +11,8 @@
 
 #include <math.h>
 
+#include "nnc_abi.h"
+
 /* Lists of ids by parameter, in the order added: items[start[p] .. start[p + 1]). */
 typedef struct Lists {
     int *start, *items;
@@ -204,27 +206,45 @@ static bool param_has_work(const Pw *pw, int param) {
     return false;
 }
 
+/* Opens the guard of the written-out element at index `at` of the
+** parameter's nest when it starts another block of NNC_RANGE_ALIGN
+** elements (the range holds whole blocks); `open` is the block guarded so
+** far, -1 for none. */
+static long guard_block(Lw *w, long offset, long at, long open) {
+    long block = (offset + at) / NNC_RANGE_ALIGN * NNC_RANGE_ALIGN;
+    if (block == open) return open;
+    if (open >= 0) lb_close(&w->b);
+    lb_if_in_range(&w->b, block);
+    return block;
+}
+
 static void param_loop(Pw *pw, int param) {
     Lw *w = pw->w;
     const IrParam *p = &w->f->module->params.items[param];
+    long count = (long)shape_numel(p->shape), offset = w->layout->param_off[param], open = -1;
+    bool ranged = w->plan->kind == CG_UPDATE;
     char shape[160];
     lb_comment(&w->b, "%s %s", p->name, shape_format(p->shape, shape, sizeof shape));
     reductions_open(pw, param);
     /* One flat loop over the elements; written out, each element gets a
-    ** block of its own for its locals. */
-    bool unroll = shape_numel(p->shape) <= w->plan->unroll;
+    ** block of its own for its locals. The update's loop runs over the
+    ** elements in its range, its written-out elements under guards. */
+    bool unroll = count <= w->plan->unroll;
     LwNest ns;
-    lw_nest_vector(&ns, w, shape_vector((int)shape_numel(p->shape)), LV_I0, unroll);
+    if (ranged) lw_nest_ranged(&ns, w, count, offset, LV_I0, unroll);
+    else lw_nest_vector(&ns, w, shape_vector((int)count), LV_I0, unroll);
     do {
+        if (ranged && lidx_is_const(ns.c[0])) open = guard_block(w, offset, ns.c[0].c, open);
         lb_block(&w->b);
         element(pw, param, ns.c);
         lb_close(&w->b);
     } while (lw_nest_next(&ns));
+    if (open >= 0) lb_close(&w->b);
     reductions_close(pw, param);
 }
 
 /* SPEC 1.9's initial optimizer state (adagrad's accumulator starts at 0.1):
-** the runtime zeroes the buffer, so the first step sets it. */
+** the runtime zeroes the buffer, so the first step sets it, in the range. */
 static void init_state(Pw *pw) {
     Lw *w = pw->w;
     const IrModule *m = w->f->module;
@@ -232,8 +252,10 @@ static void init_state(Pw *pw) {
     lb_if(&w->b, LC_FIRST_STEP);
     for (int i = 0; i < m->params.len; i++)
         for (int s = 0; s < m->opt_slots; s++) {
+            long count = (long)shape_numel(m->params.items[i].shape), offset = w->layout->param_off[i];
             if (w->layout->opt_off[4 * i + s] < 0) continue;
-            lb_loop(&w->b, LV_E, lbound(0), lbound((long)shape_numel(m->params.items[i].shape)), 1, LH_VECTOR);
+            lb_loop(&w->b, LV_E, lbound_range(LR_LO, offset, count), lbound_range(LR_HI, offset, count), 1,
+                    LH_VECTOR);
             lb_store(&w->b, lw_state_buf(w, i, s), lidx_var(LV_E), lx_const(w->arena, m->opt_state_init[s]), false);
             lb_close(&w->b);
         }
@@ -252,6 +274,8 @@ bool lw_pointwise(Lw *w) {
     pw.output_value = ARENA_ARRAY(a, bool, len);
     pw.sum = ARENA_ARRAY(a, int, len);
     if (!classify(&pw)) return false;
+    for (int id = 0; id < f->nodes.len; id++)
+        w->lk->whole_range |= live(&pw, id) && is_reduction(f->nodes.items[id]);
     find_temps(&pw);
     build_lists(&pw);
     scalars(&pw, false);

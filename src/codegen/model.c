@@ -25,6 +25,7 @@ static void kernel_figures(CgModel *cm) {
         const LoopKernel *k = cm->kernel[kind];
         if (!k) continue;
         loops_flops(k, &d->flops[2 * kind], &d->flops[2 * kind + 1]);
+        d->update_whole_range |= k->whole_range;
         if (k->scratch_fixed > d->scratch_fixed) d->scratch_fixed = k->scratch_fixed;
         if (k->scratch_per_row > d->scratch_per_row) d->scratch_per_row = k->scratch_per_row;
     }

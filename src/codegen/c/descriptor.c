@@ -137,7 +137,7 @@ static void model(CgFile *cf, const NncModel *d, bool reg, CgText *out) {
     cg_c_printf(out, "    .update = %s_update,\n    .eval_loss = %s_eval_loss,\n", p, p);
     cg_c_printf(out, "    .metric_names = %s,\n    .flops = {", table(cf, d->n_metrics, "metric_names"));
     for (int i = 0; i < 10; i++) cg_c_printf(out, "%s%s", i ? ", " : "", cg_c_double(cf->arena, d->flops[i]));
-    cg_c_put(out, "},\n};\n");
+    cg_c_printf(out, "},\n    .update_whole_range = %d,\n};\n", d->update_whole_range);
 }
 
 void cg_c_descriptor(CgFile *cf, CgText *out) {

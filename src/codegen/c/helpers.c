@@ -121,6 +121,12 @@ static const char *const helper_text[H_COUNT] = {
                "static inline nnc_real nnc_mask(uint64_t seed, uint64_t row, uint64_t counter, double rate,\n"
                "                                nnc_real keep) {\n"
                "    return nnc_uniform(seed, row, counter) >= rate ? keep : 0;\n}\n",
+    [H_RANGE] = "/* Where the update's range [lo, hi) starts or ends among the count\n"
+                "** elements of a parameter at offset: at - offset, clamped to [0, count],\n"
+                "** in units that divide at - offset and count. */\n"
+                "static inline long nnc_range(long at, long offset, long count, long unit) {\n"
+                "    long units = (at - offset) / unit;\n"
+                "    return (units < 0 ? 0 : units > count / unit ? count / unit : units) * unit;\n}\n",
 };
 
 void cg_c_helpers(CgText *t, unsigned used) {

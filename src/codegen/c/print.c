@@ -10,12 +10,13 @@
 #include <string.h>
 
 #include "../loops.h"
+#include "nnc_abi.h"
 
 typedef struct Pr {
     CgFile *cf;
     const LoopKernel *k;
     CgText *body;
-    bool seed_used, step_used;
+    bool seed_used, step_used, range_used;
     int lanes;          /* printing a chunk of lanes as vectors of this many, or 0 */
     bool *vector_local; /* per local: declared in a chunk as a vector */
 } Pr;
@@ -152,7 +153,20 @@ static const char *expr(Pr *p, const LExpr *e) {
 
 /* ---- statements ---- */
 
-static const char *bound(Arena *a, LBound b) {
+/* A range bound is a multiple of unit (loops.h): counted in units, the
+** compiler knows that a loop between two has a trip count it can vectorize
+** with no scalar epilogue (which GCC's -O2 cost model refuses). */
+static const char *range_bound(Pr *p, LBound b) {
+    long unit = 1;
+    while (unit < NNC_RANGE_ALIGN && b.c % (2 * unit) == 0) unit *= 2;
+    p->range_used = true;
+    return helper(p, H_RANGE, "nnc_range",
+                  arena_printf(p->cf->arena, "%s, %ld, %ld, %ld", b.range == LR_LO ? "lo" : "hi", b.offset, b.c, unit));
+}
+
+static const char *bound(Pr *p, LBound b) {
+    Arena *a = p->cf->arena;
+    if (b.range) return range_bound(p, b);
     if (!b.rows) return arena_printf(a, "%ld", b.c);
     const char *n = b.rows == 1 ? "n" : arena_printf(a, "n / %ld * %ld", b.rows, b.rows);
     return b.c ? arena_printf(a, "%s + %ld", n, b.c) : n;
@@ -181,13 +195,14 @@ static void stmt(Pr *p, const LStmt *s) {
         const char *v = lv_name(s->var);
         const char *step = s->step == 1 ? arena_printf(a, "%s++", v) : arena_printf(a, "%s += %d", v, s->step);
         const char *head = arena_printf(a, "for (long %s = %s; %s < %s; %s)", v,
-                                        bound(a, s->from), v, bound(a, s->to), step);
+                                        bound(p, s->from), v, bound(p, s->to), step);
         if (simple(s->body)) { /* for (...) one statement; */
             CgText line = {.arena = a};
             Pr inner = *p;
             inner.body = &line;
             stmt(&inner, s->body);
             p->seed_used = inner.seed_used;
+            p->range_used = inner.range_used;
             cg_c_line(t, "%s %.*s", head, line.len - 1, cg_c_text(&line));
             break;
         }
@@ -211,7 +226,9 @@ static void stmt(Pr *p, const LStmt *s) {
             break;
         }
         p->step_used |= s->cond == LC_FIRST_STEP;
-        cg_c_open(t, s->cond == LC_HAS_Y ? "if (y != NULL)" : "if (step == 1)");
+        p->range_used |= s->cond == LC_IN_RANGE;
+        if (s->cond == LC_IN_RANGE) cg_c_open(t, "if (lo <= %ld && %ld < hi)", s->idx.c, s->idx.c);
+        else cg_c_open(t, s->cond == LC_HAS_Y ? "if (y != NULL)" : "if (step == 1)");
         stmts(p, s->body);
         cg_c_close(t);
         break;
@@ -358,7 +375,7 @@ static const char *body_args(LKernelKind kind, bool decl) {
     case LK_REGULARIZE:
         return decl ? "int unused" : "0";
     default:
-        return decl ? "long step, double learning_rate" : "step, learning_rate";
+        return decl ? "long step, double learning_rate, long lo, long hi" : "step, learning_rate, lo, hi";
     }
 }
 
@@ -383,7 +400,7 @@ static const char *outer_signature(Pr *p) {
         return arena_printf(a, "static double %s(const nnc_real *params, nnc_real *grads)", name);
     default:
         return arena_printf(a, "static void %s(nnc_real *params, const nnc_real *grads, nnc_real *opt, long step,\n"
-                               "    double learning_rate)", name);
+                               "    double learning_rate, long lo, long hi)", name);
     }
 }
 
@@ -415,6 +432,7 @@ static void unused_args(Pr *p, CgText *out) {
     cg_c_put(out, k->uses_lr ? "    const nnc_real lr = (nnc_real)learning_rate;\n" : "    (void)learning_rate;\n");
     if (k->uses_step) cg_c_put(out, "    const nnc_real step_r = (nnc_real)step;\n");
     else if (!p->step_used) cg_c_put(out, "    (void)step;\n");
+    if (!p->range_used) cg_c_put(out, "    (void)lo;\n    (void)hi;\n");
 }
 
 static void body_function(Pr *p, CgText *out) {

@@ -32,12 +32,12 @@ static void kernel_types(LlFile *lf, Types *t) {
     LLVMTypeRef predict[] = {p, p, p, p, i32};
     LLVMTypeRef train[] = {p, p, p, p, p, i32, d, i64, i64, p};
     LLVMTypeRef reg[] = {p, p};
-    LLVMTypeRef update[] = {p, p, p, i64, d};
+    LLVMTypeRef update[] = {p, p, p, i64, d, i64, i64};
     LLVMTypeRef eval[] = {p, p, p, p, i32, p};
     t->kernel[LK_PREDICT] = LLVMPointerType(LLVMFunctionType(lf->voidt, predict, 5, false), 0);
     t->kernel[LK_TRAIN] = LLVMPointerType(LLVMFunctionType(d, train, 10, false), 0);
     t->kernel[LK_REGULARIZE] = LLVMPointerType(LLVMFunctionType(d, reg, 2, false), 0);
-    t->kernel[LK_UPDATE] = LLVMPointerType(LLVMFunctionType(lf->voidt, update, 5, false), 0);
+    t->kernel[LK_UPDATE] = LLVMPointerType(LLVMFunctionType(lf->voidt, update, 7, false), 0);
     t->kernel[LK_EVAL] = LLVMPointerType(LLVMFunctionType(d, eval, 6, false), 0);
 }
 
@@ -64,7 +64,7 @@ static Types types(LlFile *lf) {
         i32, lp, i32, i32, d, i32, ip,              /* n_layers .. metrics */
         i32, i32, d, i32, LLVMInt64TypeInContext(lf->ctx), i32, i32, cp, /* epochs .. callbacks */
         t.kernel[LK_PREDICT], t.kernel[LK_TRAIN], t.kernel[LK_REGULARIZE], t.kernel[LK_UPDATE],
-        t.kernel[LK_EVAL], LLVMPointerType(s, 0), LLVMArrayType(d, 10)};
+        t.kernel[LK_EVAL], LLVMPointerType(s, 0), LLVMArrayType(d, 10), i32};
     t.model = named(lf, "struct.NncModel", model, sizeof model / sizeof *model);
     return t;
 }
@@ -187,7 +187,7 @@ static LLVMValueRef model(LlFile *lf, const Types *t, const NncModel *d, const T
         i32c(lf, d->epochs), i32c(lf, d->batch_size), dblc(lf, d->validation_split), i32c(lf, d->shuffle),
         LLVMConstInt(lf->i64, d->seed, false), i32c(lf, d->verbose), i32c(lf, d->n_callbacks), tb->callbacks,
         kernel(lf, t, LK_PREDICT), kernel(lf, t, LK_TRAIN), kernel(lf, t, LK_REGULARIZE), kernel(lf, t, LK_UPDATE),
-        kernel(lf, t, LK_EVAL), tb->metric_names, flops(lf, d->flops)};
+        kernel(lf, t, LK_EVAL), tb->metric_names, flops(lf, d->flops), i32c(lf, d->update_whole_range)};
     return LLVMConstNamedStruct(t->model, v, sizeof v / sizeof *v);
 }
 

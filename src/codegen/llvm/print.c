@@ -25,6 +25,7 @@ typedef struct Lp {
     LLVMValueRef *local; /* per LLocal: its alloca */
     LLVMValueRef var[LV_COUNT];
     LLVMValueRef n, seed, first_row, step, sc, lr, step_r, loss, y;
+    LLVMValueRef lo, hi; /* update: the element range */
 } Lp;
 
 /* ---- values ---- */
@@ -87,7 +88,17 @@ static LLVMBasicBlockRef new_block(Lp *p, const char *name) {
     return LLVMAppendBasicBlockInContext(p->lf->ctx, p->fn, name);
 }
 
+/* at - offset, clamped to [0, c]. */
+static LLVMValueRef range_bound(Lp *p, LBound b) {
+    LLVMValueRef at = LLVMBuildNSWSub(p->b, b.range == LR_LO ? p->lo : p->hi, i64(p, b.offset), "");
+    LLVMValueRef low = LLVMBuildICmp(p->b, LLVMIntSLT, at, i64(p, 0), "");
+    at = LLVMBuildSelect(p->b, low, i64(p, 0), at, "");
+    LLVMValueRef high = LLVMBuildICmp(p->b, LLVMIntSGT, at, i64(p, b.c), "");
+    return LLVMBuildSelect(p->b, high, i64(p, b.c), at, "");
+}
+
 static LLVMValueRef bound(Lp *p, LBound b) {
+    if (b.range) return range_bound(p, b);
     if (!b.rows) return i64(p, b.c);
     LLVMValueRef n = p->n;
     if (b.rows > 1) n = LLVMBuildNSWMul(p->b, LLVMBuildSDiv(p->b, n, i64(p, b.rows), ""), i64(p, b.rows), "");
@@ -206,8 +217,16 @@ static void branch(Lp *p, const LStmt *s) {
         stmts(p, strstr(p->lf->features, "+avx512f") ? s->body : s->orelse);
         return;
     }
-    LLVMValueRef cond = s->cond == LC_HAS_Y ? LLVMBuildIsNotNull(p->b, p->y, "")
-                                            : LLVMBuildICmp(p->b, LLVMIntEQ, p->step, i64(p, 1), "");
+    LLVMValueRef cond;
+    if (s->cond == LC_HAS_Y) {
+        cond = LLVMBuildIsNotNull(p->b, p->y, "");
+    } else if (s->cond == LC_IN_RANGE) {
+        LLVMValueRef at = i64(p, s->idx.c);
+        cond = LLVMBuildAnd(p->b, LLVMBuildICmp(p->b, LLVMIntSLE, p->lo, at, ""),
+                            LLVMBuildICmp(p->b, LLVMIntSLT, at, p->hi, ""), "");
+    } else {
+        cond = LLVMBuildICmp(p->b, LLVMIntEQ, p->step, i64(p, 1), "");
+    }
     LLVMBasicBlockRef then = new_block(p, "then"), done = new_block(p, "endif");
     LLVMBuildCondBr(p->b, cond, then, done);
     LLVMPositionBuilderAtEnd(p->b, then);
@@ -260,10 +279,12 @@ static void stmts(Lp *p, const LStmt *s) {
 
 /* ---- the two functions ---- */
 
-enum { A_PARAMS, A_GRADS, A_OPT, A_SCRATCH, A_X, A_T, A_N, A_SCALE, A_SEED, A_FIRST, A_Y, A_STEP, A_LR, A_COUNT };
+enum { A_PARAMS, A_GRADS, A_OPT, A_SCRATCH, A_X, A_T, A_N, A_SCALE, A_SEED, A_FIRST, A_Y, A_STEP, A_LR,
+       A_LO, A_HI, A_COUNT };
 
 static const char *const slot_names[A_COUNT] = {"params", "grads", "opt", "scratch", "x", "t", "n",
-                                                "scale", "seed", "first_row", "y", "step", "learning_rate"};
+                                                "scale", "seed", "first_row", "y", "step", "learning_rate",
+                                                "lo", "hi"};
 
 /* The ABI's argument order (nnc_abi.h). */
 static int abi_args(LKernelKind kind, const int **slot) {
@@ -271,9 +292,9 @@ static int abi_args(LKernelKind kind, const int **slot) {
     static const int train[] = {A_PARAMS, A_GRADS, A_SCRATCH, A_X, A_T, A_N, A_SCALE, A_SEED, A_FIRST, A_Y};
     static const int eval[] = {A_PARAMS, A_SCRATCH, A_X, A_T, A_N, A_Y};
     static const int regularize[] = {A_PARAMS, A_GRADS};
-    static const int update[] = {A_PARAMS, A_GRADS, A_OPT, A_STEP, A_LR};
+    static const int update[] = {A_PARAMS, A_GRADS, A_OPT, A_STEP, A_LR, A_LO, A_HI};
     static const int *const slots[] = {predict, train, eval, regularize, update};
-    static const int counts[] = {5, 10, 6, 2, 5};
+    static const int counts[] = {5, 10, 6, 2, 7};
     *slot = slots[kind];
     return counts[kind];
 }
@@ -287,7 +308,7 @@ static LLVMTypeRef slot_type(LlFile *lf, int slot) {
     switch (slot) {
     case A_N: return lf->i32;
     case A_SCALE: case A_LR: return lf->dbl;
-    case A_SEED: case A_FIRST: case A_STEP: return lf->i64;
+    case A_SEED: case A_FIRST: case A_STEP: case A_LO: case A_HI: return lf->i64;
     default: return lf->ptr;
     }
 }
@@ -379,6 +400,8 @@ static void body_entry(Lp *p, const int *slot, int nslots) {
     p->seed = scalar[A_SEED];
     p->first_row = scalar[A_FIRST];
     p->step = scalar[A_STEP];
+    p->lo = scalar[A_LO];
+    p->hi = scalar[A_HI];
     if (scalar[A_SCALE]) p->sc = lf->o->f64 ? scalar[A_SCALE] : LLVMBuildFPTrunc(p->b, scalar[A_SCALE], lf->real, "sc");
     if (scalar[A_LR]) p->lr = lf->o->f64 ? scalar[A_LR] : LLVMBuildFPTrunc(p->b, scalar[A_LR], lf->real, "lr");
     if (p->step) p->step_r = LLVMBuildSIToFP(p->b, p->step, lf->real, "step_r");
