@@ -5,7 +5,8 @@
 #   - the kernels, JIT-compiled in f64, equal nnc's interpreter within 1e-6
 #     relative (tests/llvm_harness.c, the LLVM driver of
 #     tests/kernel_harness.c);
-#   - `nnc run` and the C trainer (cc -std=c99 -O2 -ffp-contract=off: no
+#   - `nnc run` and the C trainer (cc -std=c99 -O2 -march=native
+#     -ffp-contract=off: the target's vector instructions, as LLVM's, and no
 #     contraction, as the LLVM backend emits none), same seed, 2 epochs,
 #     write the same bytes: weights, loss history and predictions;
 #   - --emit=exe reproduces `nnc run` exactly (weights, history, predictions);
@@ -27,8 +28,10 @@ SUITE=llvm
 . "$(dirname "$0")/jobs.sh"
 OPT=${OPT:-opt-14}
 CC=${CC:-cc}
-# The C backend's trainers, compiled as LLVM compiles: no contraction.
+# The C backend's trainers, compiled as LLVM compiles: for this machine
+# (its vector square roots, its vector width), no contraction.
 C_TRAINER="$CC -std=c99 -O2 -ffp-contract=off"
+$CC -march=native -E -x c /dev/null >/dev/null 2>&1 && C_TRAINER="$C_TRAINER -march=native"
 # A sanitized build (make SAN=1) has sanitized libraries: programs linking
 # them need the sanitizers' runtime.
 SANFLAGS=""

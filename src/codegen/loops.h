@@ -197,7 +197,8 @@ typedef struct LoopKernel {
 } LoopKernel;
 
 /* A chunk of lanes (an LH_LANES loop over j0 from 0, step 1, constant
-** bounds) whose every statement is a lane-wise + - * / of operands
+** bounds) whose every statement is a lane-wise + - * /, negation, square
+** or square root (correctly rounded, as the scalar one) of operands
 ** contiguous in the lane or the same for every lane: a printer may spell it
 ** as one vector operation per statement, per lane the same IEEE
 ** operations in the same order as the loop (loop_build.c). */

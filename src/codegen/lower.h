@@ -60,6 +60,7 @@ typedef struct LwNest {
     int split, tail; /* vector nests: main loop's end on the last axis, tail done */
     bool ranged;     /* loops over the update's range only (lw_nest_ranged) */
     long range_offset; /* where element 0 is in the params buffer */
+    LStmt *chunk;      /* ranged: the main loop, over chunks of LW_VECTOR lanes */
     long at[IR_MAX_RANK];
     LIdx c[IR_MAX_RANK];
 } LwNest;
@@ -72,6 +73,9 @@ void lw_nest_vector(LwNest *ns, Lw *w, Shape s, int var0, bool unroll);
 ** elements written out are the caller's to guard (LC_IN_RANGE). */
 void lw_nest_ranged(LwNest *ns, Lw *w, long count, long offset, int var0, bool unroll);
 bool lw_nest_next(LwNest *ns);
+/* After a ranged nest: its chunk as a plain loop over the elements unless
+** it is one vector operation per statement (loops_vector_chunk). */
+void lw_nest_unchunk(LwNest *ns);
 #define LW_VECTOR 8
 
 /* lower_block.c: y[j] = Σ_t a_t·b_t[j] for j < width, the sums in

@@ -78,9 +78,52 @@ void lw_nest_vector(LwNest *ns, Lw *w, Shape s, int var0, bool unroll) {
     nest_vector(ns, w, s, var0, unroll, NULL);
 }
 
+/* The update's elements go in chunks of LW_VECTOR lanes (i0 + j0), which a
+** printer spells as vector instructions: compilers do not vectorize the
+** square root of a plain loop where it may set errno (gcc) or where they
+** count it too dear. lw_nest_unchunk makes a chunk that cannot be one
+** vector operation per statement the plain loop again. */
 void lw_nest_ranged(LwNest *ns, Lw *w, long count, long offset, int var0, bool unroll) {
     LwNest range = {.range_offset = offset};
-    nest_vector(ns, w, shape_vector((int)count), var0, unroll, &range);
+    if (unroll || count < LW_VECTOR) {
+        nest_vector(ns, w, shape_vector((int)count), var0, unroll, &range);
+        return;
+    }
+    *ns = (LwNest){.w = w, .s = shape_vector((int)count), .var0 = var0, .ranged = true, .range_offset = offset};
+    ns->split = (int)(count / LW_VECTOR * LW_VECTOR);
+    lb_loop(&w->b, var0, lbound_range(LR_LO, offset, ns->split), lbound_range(LR_HI, offset, ns->split), LW_VECTOR,
+            LH_VECTOR);
+    ns->chunk = w->b.open[w->b.depth];
+    lb_loop(&w->b, LV_J0, lbound(0), lbound(LW_VECTOR), 1, LH_LANES);
+    ns->c[0] = lidx_add(lidx_var(var0), lidx_var(LV_J0));
+    ns->loops = 2;
+}
+
+static void lane0_idx(LIdx *idx) {
+    idx->k[LV_J0] = 0;
+}
+
+static void lane0_expr(LExpr *e) {
+    if (!e) return;
+    lane0_idx(&e->idx);
+    for (int i = 0; i < 3; i++) lane0_expr(e->in[i]);
+}
+
+static void lane0_stmts(LStmt *s) {
+    for (; s; s = s->next) {
+        lane0_idx(&s->idx);
+        lane0_expr(s->value);
+        lane0_stmts(s->body);
+        lane0_stmts(s->orelse);
+    }
+}
+
+void lw_nest_unchunk(LwNest *ns) {
+    LStmt *outer = ns->chunk;
+    if (!outer || loops_vector_chunk(ns->w->lk, outer->body)) return;
+    outer->body = outer->body->body;
+    outer->step = 1;
+    lane0_stmts(outer->body);
 }
 
 static bool close_all(LwNest *ns) {
@@ -91,9 +134,9 @@ static bool close_all(LwNest *ns) {
 bool lw_nest_next(LwNest *ns) {
     if (ns->split >= 0) {
         int last = ns->s.rank - 1;
-        if (ns->tail == 0) { /* the main loop */
-            lb_close(&ns->w->b);
-            ns->loops--;
+        if (ns->tail == 0) { /* the main loop, and a chunk's */
+            for (int i = ns->chunk ? 2 : 1; i > 0; i--) lb_close(&ns->w->b);
+            ns->loops -= ns->chunk ? 2 : 1;
         }
         long at = ns->split + ns->tail++;
         if (at < ns->s.dim[last]) {

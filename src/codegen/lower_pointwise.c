@@ -240,6 +240,7 @@ static void param_loop(Pw *pw, int param) {
         lb_close(&w->b);
     } while (lw_nest_next(&ns));
     if (open >= 0) lb_close(&w->b);
+    if (ranged) lw_nest_unchunk(&ns);
     reductions_close(pw, param);
 }
 

@@ -18,6 +18,8 @@ typedef struct Pr {
     CgText *body;
     bool seed_used, step_used, range_used;
     int lanes;          /* printing a chunk of lanes as vectors of this many, or 0 */
+    unsigned vsqrt;     /* the widths (4, 8, 16) of the vector square roots printed */
+    int loop_depth;     /* loops around the statement printed */
     bool *vector_local; /* per local: declared in a chunk as a vector */
 } Pr;
 
@@ -36,7 +38,8 @@ static const char *unary(Pr *p, const LExpr *e, const char *a) {
     case LOP_NEG: return arena_printf(ar, "(-%s)", a);
     case LOP_EXP: return arena_printf(ar, "NNC_EXP(%s)", a);
     case LOP_LOG: return arena_printf(ar, "NNC_LOG(%s)", a);
-    case LOP_SQRT: return helper(p, H_SQRT, "nnc_sqrt", a);
+    case LOP_SQRT: /* libm's outside loops, where nothing is to vectorize and errno costs nothing */
+        return p->loop_depth ? helper(p, H_SQRT, "nnc_sqrt", a) : arena_printf(ar, "NNC_SQRT(%s)", a);
     case LOP_ABS: return arena_printf(ar, "NNC_FABS(%s)", a);
     case LOP_TANH: return arena_printf(ar, "NNC_TANH(%s)", a);
     case LOP_ERF: return arena_printf(ar, "NNC_ERF(%s)", a);
@@ -127,6 +130,23 @@ static const char *local_text(Pr *p, int local, LIdx idx) {
     return arena_printf(p->cf->arena, "%s[%s]", l->name, lidx_text(p->cf->arena, idx));
 }
 
+static bool lane_varying(const Pr *p, const LExpr *e);
+
+/* A lane-wise negation, square or square root (loops_vector_chunk) of the
+** vector x: the square root is NNC_VSQRT<lanes>, the target's vector
+** instruction, which the chunk's #if requires. */
+static const char *vector_unary(Pr *p, const LExpr *e, const char *x) {
+    Arena *a = p->cf->arena;
+    switch (e->op) {
+    case LOP_SQRT:
+        p->cf->helpers |= 1u << H_VSQRT;
+        p->vsqrt |= (unsigned)p->lanes;
+        return arena_printf(a, "NNC_VSQRT%d(%s)", p->lanes, x);
+    case LOP_SQUARE: return arena_printf(a, "((%s) * (%s))", x, x);
+    default: return arena_printf(a, "(-%s)", x); /* LOP_NEG */
+    }
+}
+
 static const char *expr(Pr *p, const LExpr *e) {
     Arena *a = p->cf->arena;
     static const char *const args[] = {"lr", "step_r", "sc"};
@@ -145,6 +165,7 @@ static const char *expr(Pr *p, const LExpr *e) {
     if (binding(e) != BIND_ATOM) return arithmetic(p, e);
     int arity = lop_arity(e->op);
     const char *x = expr(p, e->in[0]);
+    if (arity == 1 && p->lanes && lane_varying(p, e)) return vector_unary(p, e, x);
     if (arity == 1) return unary(p, e, x);
     const char *y = expr(p, e->in[1]);
     if (arity == 2) return binary(p, e, x, y);
@@ -196,6 +217,7 @@ static void stmt(Pr *p, const LStmt *s) {
         const char *step = s->step == 1 ? arena_printf(a, "%s++", v) : arena_printf(a, "%s += %d", v, s->step);
         const char *head = arena_printf(a, "for (long %s = %s; %s < %s; %s)", v,
                                         bound(p, s->from), v, bound(p, s->to), step);
+        p->loop_depth++;
         if (simple(s->body)) { /* for (...) one statement; */
             CgText line = {.arena = a};
             Pr inner = *p;
@@ -204,11 +226,12 @@ static void stmt(Pr *p, const LStmt *s) {
             p->seed_used = inner.seed_used;
             p->range_used = inner.range_used;
             cg_c_line(t, "%s %.*s", head, line.len - 1, cg_c_text(&line));
-            break;
+        } else {
+            cg_c_open(t, "%s", head);
+            stmts(p, s->body);
+            cg_c_close(t);
         }
-        cg_c_open(t, "%s", head);
-        stmts(p, s->body);
-        cg_c_close(t);
+        p->loop_depth--;
         break;
     }
     case LS_BLOCK:
@@ -258,7 +281,7 @@ static bool lane_varying(const Pr *p, const LExpr *e) {
     switch (e->kind) {
     case LX_LOAD: return e->idx.k[LV_J0] != 0;
     case LX_LOCAL: return e->idx.k[LV_J0] != 0 || p->vector_local[e->local];
-    case LX_OP: return lane_varying(p, e->in[0]) || lane_varying(p, e->in[1]);
+    case LX_OP: return lane_varying(p, e->in[0]) || (e->in[1] && lane_varying(p, e->in[1]));
     default: return false;
     }
 }
@@ -320,13 +343,21 @@ static const LStmt *vector_chunks(Pr *p, const LStmt *s) {
     while (end && vector_chunk_ok(p, end)) end = end->next;
     if (end == s) return s;
     p->cf->helpers |= 1u << H_VECTORS;
-    cg_c_put(p->body, "#if NNC_VECTORS\n");
+    CgText vectors = {.arena = p->cf->arena, .indent = p->body->indent}, *body = p->body;
+    p->body = &vectors;
+    p->vsqrt = 0;
     for (const LStmt *c = s; c != end; c = c->next) {
         p->lanes = (int)c->to.c;
         vector_stmts(p, c->body);
         p->lanes = 0;
     }
-    cg_c_put(p->body, "#else\n");
+    p->body = body;
+    cg_c_put(body, "#if NNC_VECTORS");
+    for (int lanes = 4; lanes <= 16; lanes *= 2)
+        if (p->vsqrt & (unsigned)lanes) cg_c_printf(body, " && defined(NNC_VSQRT%d)", lanes);
+    cg_c_put(body, "\n");
+    cg_c_put(body, cg_c_text(&vectors));
+    cg_c_put(body, "#else\n");
     for (const LStmt *c = s; c != end; c = c->next) stmt(p, c);
     cg_c_put(p->body, "#endif\n");
     return end;

@@ -133,6 +133,16 @@ static LLVMValueRef vector_at(Lp *p, const Vec *v, LLVMValueRef addr, LLVMValueR
     return i;
 }
 
+/* llvm.sqrt of the vector type: the target's vector instruction. */
+static LLVMValueRef vector_sqrt(Lp *p, const Vec *v, LLVMValueRef a) {
+    char name[32];
+    snprintf(name, sizeof name, "llvm.sqrt.v%uf%d", v->lanes, p->lf->o->f64 ? 64 : 32);
+    LLVMValueRef f = LLVMGetNamedFunction(p->lf->mod, name);
+    LLVMTypeRef arg = v->type, type = LLVMFunctionType(v->type, &arg, 1, false);
+    if (!f) f = LLVMAddFunction(p->lf->mod, name, type);
+    return LLVMBuildCall2(p->b, type, f, &a, 1, "");
+}
+
 static LLVMValueRef vexpr(Lp *p, const Vec *v, const LExpr *e) {
     switch (e->kind) {
     case LX_LOAD:
@@ -143,7 +153,11 @@ static LLVMValueRef vexpr(Lp *p, const Vec *v, const LExpr *e) {
         if (e->idx.k[LV_J0]) return vector_at(p, v, local_at(p, e->local, e->idx), NULL);
         return splat(p, v, expr(p, e));
     case LX_OP: {
-        LLVMValueRef a = vexpr(p, v, e->in[0]), b = vexpr(p, v, e->in[1]);
+        LLVMValueRef a = vexpr(p, v, e->in[0]);
+        if (e->op == LOP_NEG) return LLVMBuildFNeg(p->b, a, "");
+        if (e->op == LOP_SQUARE) return LLVMBuildFMul(p->b, a, a, "");
+        if (e->op == LOP_SQRT) return vector_sqrt(p, v, a);
+        LLVMValueRef b = vexpr(p, v, e->in[1]);
         switch (e->op) {
         case LOP_ADD: return LLVMBuildFAdd(p->b, a, b, "");
         case LOP_SUB: return LLVMBuildFSub(p->b, a, b, "");
