@@ -11,7 +11,7 @@
 set -eu
 NNC=$(cd "$(dirname "${NNC:-build/nnc}")" && pwd)/$(basename "${NNC:-build/nnc}")
 DATA=$(cd "${DATA:-../shared/data}" && pwd)
-EPOCHS=${EPOCHS:-3}
+EPOCHS=${EPOCHS:-8}
 RANKS=${RANKS:-2}
 REPEAT=${REPEAT:-3}
 MPIRUN=${MPIRUN:-mpirun}
