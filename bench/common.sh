@@ -9,8 +9,8 @@ json() { sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p"; }
 
 # model: name layers act loss batch data nnc-epochs torch-epochs
 # (nnc's epochs make a second or more of training: the rate subtracts the
-# time of loading, about half a second for fashion, so a shorter run's
-# figure is mostly noise.)
+# time of loading, 0.85 s for fashion, so a shorter run's figure is mostly
+# noise.)
 model_A() { echo "mlp_30_30_15_1 30,30,15,1 relu bce 32 cancer_train.csv 1000 50"; }
 model_B() { echo "mlp_64_32_10 64,32,10 relu ce 32 digits_train.csv 300 15"; }
 model_C() { echo "mlp_784_16_16_10 784,16,16,10 sigmoid ce 32 fashion_small_train.csv 100 2"; }

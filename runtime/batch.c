@@ -134,23 +134,6 @@ static double rt_job_run(RtJob *job, RtMetrics *mt) {
     return total;
 }
 
-/* A shuffled batch gathers its rows from all over the data set, and each
-** would otherwise wait for memory when its chunk is copied. */
-void rt_prefetch_rows(const RtRows *data, const long *idx, long n) {
-#if defined(__GNUC__)
-    long r, at, bytes = (long)sizeof(nnc_real) * data->n_x;
-    for (r = 0; r < n; r++) {
-        const char *row = (const char *)(data->x + idx[r] * data->n_x);
-        for (at = 0; at < bytes; at += 64)
-            __builtin_prefetch(row + at, 0, 3);
-    }
-#else
-    (void)data;
-    (void)idx;
-    (void)n;
-#endif
-}
-
 double rt_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
                           uint64_t dropout_seed, RtMetrics *mt) {
     RtJob job;

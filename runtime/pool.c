@@ -38,63 +38,12 @@ struct RtPool {
 };
 
 #ifndef NNC_NO_THREADS
-#if defined(__GNUC__)
-/* A task takes a millisecond or less, and waking a sleeping thread costs
-** tens of microseconds (a system call; in a virtual machine, an interrupt
-** between cores), several times a step: so a worker waiting for the next
-** task, and the caller waiting for the workers, first watch the counter
-** that will change for RT_POOL_SPIN_SECONDS, and only then sleep. What
-** they then read, they read under the mutex, as without the spin. */
-#define RT_POOL_SPIN_SECONDS 200e-6
-#define RT_LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
-#define RT_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
-#define RT_DECREMENT(x) __atomic_sub_fetch(&(x), 1, __ATOMIC_ACQ_REL)
-
-static void rt_pool_pause(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-/* Until a task other than `seen` (or quit) is posted, or the time passes. */
-static void rt_pool_spin_task(struct RtPool *p, unsigned long seen) {
-    double end = rt_now() + RT_POOL_SPIN_SECONDS;
-    int i;
-    for (i = 1; RT_LOAD(p->generation) == seen && !RT_LOAD(p->quit); i++) {
-        if (i % 256 == 0 && rt_now() > end)
-            return;
-        rt_pool_pause();
-    }
-}
-
-/* Until every worker has finished, or the time passes. */
-static void rt_pool_spin_done(struct RtPool *p) {
-    double end = rt_now() + RT_POOL_SPIN_SECONDS;
-    int i;
-    for (i = 1; RT_LOAD(p->pending) > 0; i++) {
-        if (i % 256 == 0 && rt_now() > end)
-            return;
-        rt_pool_pause();
-    }
-}
-#else
-#define RT_STORE(x, v) ((x) = (v))
-#define RT_DECREMENT(x) (--(x))
-#define rt_pool_spin_task(p, seen) ((void)(p), (void)(seen))
-#define rt_pool_spin_done(p) ((void)(p))
-#endif
-
 static void *rt_pool_thread(void *arg) {
     RtPoolSlot *slot = arg;
     struct RtPool *p = slot->pool;
     unsigned long seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        if (p->generation == seen && !p->quit) {
-            pthread_mutex_unlock(&p->mu);
-            rt_pool_spin_task(p, seen);
-            pthread_mutex_lock(&p->mu);
-        }
         while (p->generation == seen && !p->quit)
             pthread_cond_wait(&p->go, &p->mu);
         if (p->quit)
@@ -103,7 +52,7 @@ static void *rt_pool_thread(void *arg) {
         pthread_mutex_unlock(&p->mu);
         p->task(p->arg, slot->worker);
         pthread_mutex_lock(&p->mu);
-        if (RT_DECREMENT(p->pending) == 0)
+        if (--p->pending == 0)
             pthread_cond_signal(&p->done);
     }
     pthread_mutex_unlock(&p->mu);
@@ -158,12 +107,11 @@ void rt_pool_run(RtPool *p, RtTask task, void *arg) {
     pthread_mutex_lock(&p->mu);
     p->task = task;
     p->arg = arg;
-    RT_STORE(p->pending, p->n - 1);
-    RT_STORE(p->generation, p->generation + 1);
+    p->pending = p->n - 1;
+    p->generation++;
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
     task(arg, 0);
-    rt_pool_spin_done(p);
     pthread_mutex_lock(&p->mu);
     while (p->pending > 0)
         pthread_cond_wait(&p->done, &p->mu);
@@ -178,7 +126,7 @@ void rt_pool_free(RtPool *p) {
     if (p->n > 1) {
         int w;
         pthread_mutex_lock(&p->mu);
-        RT_STORE(p->quit, 1);
+        p->quit = 1;
         pthread_cond_broadcast(&p->go);
         pthread_mutex_unlock(&p->mu);
         for (w = 1; w <= p->started; w++)

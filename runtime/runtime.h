@@ -222,10 +222,6 @@ typedef struct RtExec {
 } RtExec;
 /* Gradient of the batch idx[0..n) of data into block->grads (zeroed here),
 ** scale 1/n; returns Σ loss over the rows; adds train-mode metrics. */
-/* Starts loading the rows idx[0..n) of data into the cache (the next
-** batch's, while this one trains); no effect where the compiler has no
-** prefetch. */
-void rt_prefetch_rows(const RtRows *data, const long *idx, long n);
 double rt_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
                           uint64_t dropout_seed, RtMetrics *mt);
 /* Σ loss over all rows in eval mode; adds metrics (mt may be NULL). */

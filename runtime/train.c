@@ -195,9 +195,7 @@ static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
         long first = b * bs, rows = n - first < bs ? n - first : bs;
         uint64_t drop = rt_subseed(tr->seed, RT_STREAM_DROPOUT, (uint64_t)tr->step + 1);
         double sum, loss, t0;
-        long allocs = rt_heap_allocs, next = first + rows;
-        if (next < n && rt_dist_size() == 1)
-            rt_prefetch_rows(&tr->train, tr->index + next, n - next < bs ? n - next : bs);
+        long allocs = rt_heap_allocs;
         sum = rt_dist_batch_gradients(&tr->exec, &tr->train, tr->index + first, rows, drop,
                                       &tr->metrics);
         loss = sum / (double)rows + rt_regularization(m, tr->block.params, tr->block.grads);

@@ -135,8 +135,9 @@ bool lw_nest_next(LwNest *ns) {
     if (ns->split >= 0) {
         int last = ns->s.rank - 1;
         if (ns->tail == 0) { /* the main loop, and a chunk's */
-            for (int i = ns->chunk ? 2 : 1; i > 0; i--) lb_close(&ns->w->b);
-            ns->loops -= ns->chunk ? 2 : 1;
+            int loops = ns->chunk ? 2 : 1;
+            for (int i = 0; i < loops; i++) lb_close(&ns->w->b);
+            ns->loops -= loops;
         }
         long at = ns->split + ns->tail++;
         if (at < ns->s.dim[last]) {
