@@ -66,7 +66,6 @@ static void rt_job_chunk(void *arg, int w) {
     t1 = rt_prof.on ? rt_now() : 0;
     if (job->mode == RT_JOB_TRAIN) {
         nnc_real *g = c == 0 ? ex->block->grads : k->grads;
-        memset(g, 0, sizeof(nnc_real) * (size_t)m->param_floats);
         job->loss[w] = m->forward_backward(ex->block->params, g, k->scratch, x, t, (int)rn,
                                            job->scale, job->seed, (uint64_t)r0, k->y);
     } else if (job->mode == RT_JOB_EVAL) {

@@ -142,7 +142,6 @@ static void rt_dist_chunk(void *arg, int w) {
     }
     if (job->train) {
         nnc_real *g = rt_dist.grads + i * m->param_floats;
-        memset(g, 0, sizeof(nnc_real) * (size_t)m->param_floats);
         rt_dist.loss[i] = m->forward_backward(ex->block->params, g, k->scratch, x, t, (int)rn,
                                               job->scale, job->seed, (uint64_t)r0, k->y);
     } else {

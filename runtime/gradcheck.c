@@ -105,7 +105,6 @@ static int rt_gc_run(RtGradcheck *g) {
     RtWorker *k = &g->block->workers[0];
     double n = (double)g->rows.rows, noise;
     int i, ok = 1;
-    memset(analytic, 0, sizeof *analytic * (size_t)m->param_floats);
     m->forward_backward(g->block->params, analytic, k->scratch, g->rows.x, g->rows.t,
                         (int)g->rows.rows, 1.0 / n, g->seed, 0, NULL);
     rt_regularization(m, g->block->params, analytic);

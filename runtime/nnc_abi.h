@@ -12,8 +12,9 @@
 #include <stdint.h>
 
 /* 3: update takes an element range [lo, hi) and the descriptor says
-** whether the update may be split (update_whole_range). */
-#define NNC_ABI_VERSION 3
+** whether the update may be split (update_whole_range). 4:
+** forward_backward writes the gradient instead of adding to it. */
+#define NNC_ABI_VERSION 4
 #define NNC_MAX_RANK 8
 /* Every parameter's offset, param_floats and the ends of an update's range
 ** are multiples of this. */
@@ -132,8 +133,9 @@ typedef struct NncModel {
     /* Inference: dropout off. */
     void (*predict)(const nnc_real *params, nnc_real *scratch, const nnc_real *x,
                     nnc_real *y, int n);
-    /* Training forward and backward over n rows: adds scale × Σ_rows ∂loss_row/∂θ
-    ** into grads (the caller zeroes them), writes the train-mode predictions to y
+    /* Training forward and backward over n rows: writes scale × Σ_rows ∂loss_row/∂θ
+    ** to grads (every trainable parameter's gradient; the caller need not zero
+    ** them, and sums chunks of a batch itself), writes the train-mode predictions to y
     ** (may be NULL), returns Σ_rows loss_row without regularization. Dropout masks
     ** come from the counter-based generator keyed by (seed, first_row + r, element),
     ** so splitting a batch into chunks never changes the result. */

@@ -34,7 +34,7 @@
 /* Rows per gradient chunk. A batch is cut into chunks of this many rows
 ** whatever --threads says, and chunk gradients are summed in chunk order, so
 ** the weights are bit-identical for every thread count (SPEC 3 Determinism).
-** Each chunk zeroes and then adds a whole gradient: models of at least
+** Each chunk writes a whole gradient, then added: models of at least
 ** RT_BIG_PARAMS parameters take chunks of RT_BIG_CHUNK_ROWS rows, so that
 ** cost stays small beside the chunk's matrix products. */
 #define RT_CHUNK_ROWS 32

@@ -155,6 +155,16 @@ static void check_predict(KhSetup *s) {
     free(got);
 }
 
+/* What an earlier step left in the gradients: forward_backward writes every
+** trainable parameter's gradient (kernel ABI 4), it does not add to them. */
+static void stale_gradients(const KhSetup *s, double *g) {
+    for (int i = 0; i < s->m->params.len; i++) {
+        const IrParam *p = &s->m->params.items[i];
+        if (!p->trainable) continue;
+        for (long e = 0; e < shape_numel(p->shape); e++) g[s->layout.param_off[i] + e] = 777.0;
+    }
+}
+
 static void check_rows_loss(KhSetup *s, bool train) {
     const NncModel *d = s->d;
     long size, n_out = d->n_outputs;
@@ -166,6 +176,7 @@ static void check_rows_loss(KhSetup *s, bool train) {
     IrEnv env = {.rows = s->rows, .input = s->x, .target = s->t, .params = s->pview, .grads = gview,
                  .grad_scale = scale, .seed = seed, .first_row = first, .loss = loss, .pred_out = want_y};
     interp(train ? s->m->train : s->m->eval, &env);
+    if (train) stale_gradients(s, got_g);
     if (train)
         got_loss = d->forward_backward(s->params, got_g, scratch, s->x, s->t, s->rows, scale, seed, first, got_y);
     else

@@ -83,6 +83,7 @@ static double lr_fb(const nnc_real *p, nnc_real *g, nnc_real *s, const nnc_real 
     int r, j;
     (void)seed;
     (void)first_row;
+    memset(g, 0, sizeof *g * LR_P); /* the kernel ABI writes the gradient */
     for (r = 0; r < n; r++) {
         nnc_real *xn = s + r * LR_IN, z, dz;
         lr_norm(p, x + r * LR_IN, xn);
@@ -215,6 +216,7 @@ static double ir_fb(const nnc_real *p, nnc_real *g, nnc_real *s, const nnc_real 
                     nnc_real *y) {
     double loss = 0, z[IR_OUT + 1];
     int r, j, k;
+    memset(g, 0, sizeof *g * IR_P); /* the kernel ABI writes the gradient */
     for (r = 0; r < n; r++) {
         nnc_real *xs = s + r * IR_ROW;
         int label = (int)t[r];
@@ -1094,9 +1096,8 @@ Test(runtime, summary_layout) {
 static double lr_fb_broken(const nnc_real *p, nnc_real *g, nnc_real *s, const nnc_real *x,
                            const nnc_real *t, int n, double scale, uint64_t seed,
                            uint64_t first_row, nnc_real *y) {
-    nnc_real before = g[LR_B];
     double loss = lr_fb(p, g, s, x, t, n, scale, seed, first_row, y);
-    g[LR_B] += g[LR_B] - before;
+    g[LR_B] *= 2;
     return loss;
 }
 

@@ -3,8 +3,8 @@
 ** fit, predict, evaluate, save, load over the kernels of one model's
 ** descriptor nncM_abi. One model per context, no global state, so contexts
 ** on different threads do not interfere. Rows go through the kernels in
-** chunks of RT_CHUNK_ROWS, as in the trainer; a batch's chunk gradients
-** add up in grads (the ABI adds).
+** chunks of RT_CHUNK_ROWS, as in the trainer; the kernel writes each
+** chunk's gradient, and they are added in chunk order into grads.
 **
 ** A template, written once: in every generated library nncM stands for the
 ** model's identifier (src/codegen/c/lib.c substitutes it; scripts/embed.sh
@@ -31,7 +31,7 @@ extern const NncModel nncM_abi;
 /* ==== the C API (see the header) ==== */
 
 struct nncM_model {
-    nnc_real *params, *grads, *opt, *scratch, *x, *t; /* one allocation */
+    nnc_real *params, *grads, *part, *opt, *scratch, *x, *t; /* one allocation */
     long *order;           /* fit's row order, grown as needed */
     long order_len;
     long step;             /* optimizer steps taken */
@@ -43,7 +43,7 @@ struct nncM_model {
 
 static size_t nncM_real_count(void) {
     const NncModel *m = &nncM_abi;
-    return (size_t)(2 * m->param_floats + m->opt_floats + m->scratch_fixed +
+    return (size_t)(3 * m->param_floats + m->opt_floats + m->scratch_fixed +
                     RT_CHUNK_ROWS * (m->scratch_per_row + m->n_inputs + m->target_width));
 }
 
@@ -58,7 +58,8 @@ nncM_model *nncM_create(uint64_t seed) {
         return NULL;
     }
     c->grads = c->params + m->param_floats;
-    c->opt = c->grads + m->param_floats;
+    c->part = c->grads + m->param_floats;
+    c->opt = c->part + m->param_floats;
     c->scratch = c->opt + m->opt_floats;
     c->x = c->scratch + m->scratch_fixed + RT_CHUNK_ROWS * m->scratch_per_row;
     c->t = c->x + RT_CHUNK_ROWS * m->n_inputs;
@@ -107,8 +108,7 @@ static double nncM_gradients(nncM_model *c, const nncM_real *x, const nncM_real 
                            long n, uint64_t drop) {
     const NncModel *m = &nncM_abi;
     double loss = 0;
-    long first, r;
-    memset(c->grads, 0, sizeof(nnc_real) * (size_t)m->param_floats);
+    long first, r, i;
     for (first = 0; first < n; first += RT_CHUNK_ROWS) {
         long rows = n - first < RT_CHUNK_ROWS ? n - first : RT_CHUNK_ROWS;
         const nnc_real *cx = x + first * m->n_inputs, *ct = t + first * m->target_width;
@@ -122,8 +122,10 @@ static double nncM_gradients(nncM_model *c, const nncM_real *x, const nncM_real 
             cx = c->x;
             ct = c->t;
         }
-        loss += m->forward_backward(c->params, c->grads, c->scratch, cx, ct, (int)rows,
-                                    1.0 / (double)n, drop, (uint64_t)first, NULL);
+        loss += m->forward_backward(c->params, first ? c->part : c->grads, c->scratch, cx, ct,
+                                    (int)rows, 1.0 / (double)n, drop, (uint64_t)first, NULL);
+        for (i = 0; first && i < m->param_floats; i++)
+            c->grads[i] += c->part[i];
     }
     return loss;
 }

@@ -113,8 +113,35 @@ static void row_nodes(Lw *w, int ph) {
     rows(w, &open, false);
 }
 
+/* Whether the batch sum of a gradient output stores the whole gradient of
+** param (lower_nodes.c store_grad). */
+static bool stored_by_batch_sum(const Lw *w, int param) {
+    for (int i = 0; i < w->f->outputs.len; i++) {
+        const IrOutput *o = &w->f->outputs.items[i];
+        if (o->kind == OUT_GRAD && o->param == param) return w->plan->node[o->value->id].grad_out == i;
+    }
+    return false;
+}
+
+/* forward_backward writes every trainable parameter's gradient (kernel ABI
+** 4), so the caller never zeroes them: the gradients a batch sum stores
+** whole need nothing here; the others (added row by row, or independent
+** of the loss) start from zero. */
+static void zero_gradients(Lw *w) {
+    const IrModule *m = w->f->module;
+    for (int p = 0; p < m->params.len; p++) {
+        const IrParam *param = &m->params.items[p];
+        if (!param->trainable || stored_by_batch_sum(w, p)) continue;
+        LwNest ns;
+        lw_nest_vector(&ns, w, param->shape, LV_I0, false);
+        do lb_store(&w->b, lw_grad_buf(w, p), lw_linear(param->shape, ns.c), lx_const(w->arena, 0), false);
+        while (lw_nest_next(&ns));
+    }
+}
+
 static void row_body(Lw *w) {
     const IrFunc *f = w->f;
+    if (w->lk->kind == LK_TRAIN) zero_gradients(w);
     for (int ph = 0; ph < w->plan->phases; ph++) {
         for (int id = 0; id < f->nodes.len; id++) {
             const IrNode *n = f->nodes.items[id];
@@ -149,7 +176,7 @@ Lw lw_new(Arena *a, const IrFunc *f, const CgPlan *plan, const CgLayout *layout,
 
 static const char *const docs[] = {
     "rows of x to predictions y, dropout off",
-    "the loss of rows of x against targets t, and scale times its gradient added into grads",
+    "the loss of rows of x against targets t, and scale times its gradient written to grads",
     "the loss of rows of x against targets t, dropout off",
     "the penalties' loss, their gradient added into grads",
     "one optimizer step (SPEC 1.9), each parameter in one pass",

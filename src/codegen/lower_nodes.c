@@ -385,12 +385,13 @@ static void pad(Lw *w, const IrNode *n) {
     } while (lw_nest_next(&ns));
 }
 
-/* grads[p][c] += scale · value, for the gradient output a batch sum adds into. */
-static void add_grad(Lw *w, const IrNode *n, const LIdx *c, LExpr *value) {
+/* grads[p][c] = scale · value, for the gradient output a batch sum is:
+** the sum over every row is the whole gradient (lower.c zero_gradients). */
+static void store_grad(Lw *w, const IrNode *n, const LIdx *c, LExpr *value) {
     const IrOutput *o = &w->f->outputs.items[np_of(w, n)->grad_out];
     w->lk->uses_scale = true;
     lb_store(&w->b, lw_grad_buf(w, o->param), lw_linear(n->shape, c),
-             op2(w, LOP_MUL, lx_arg(w->arena, LA_SCALE), value), true);
+             op2(w, LOP_MUL, lx_arg(w->arena, LA_SCALE), value), false);
 }
 
 /* The shape without its axes of size 1, and coordinates back. */
@@ -408,7 +409,7 @@ static void unsqueeze(Shape s, const LIdx *sc, LIdx *c) {
 /* Σ over rows, for each element of all but the last (non-unit) axis: the
 ** stretch along the last axis summed in registers over the rows
 ** (lower_block.c); for outer(a, b) that is a[r][i]·b[r][:]. A gradient
-** output adds it straight into the gradient. */
+** output stores it straight into the gradient. */
 typedef struct BsRow {
     const IrNode *n, *x;
     Shape sq;
@@ -450,7 +451,7 @@ static void bs_store(Lw *w, const void *ctx, int row, LIdx j, LExpr *sum) {
     const BsRow *b = ctx;
     LIdx c[IR_MAX_RANK];
     bs_coords(b, row, j, c);
-    if (b->grad) add_grad(w, b->n, c, sum);
+    if (b->grad) store_grad(w, b->n, c, sum);
     else dst(w, b->n, c, sum);
 }
 
@@ -486,7 +487,7 @@ static void batch_sum(Lw *w, const IrNode *n) {
         lb_loop(&w->b, LV_R, lbound(0), lbound_rows(1, 0), 1, LH_NONE);
         lb_set(&w->b, s, lidx_const(0), op2(w, LOP_ADD, local(w, s), lw_elem(w, b.x, c)));
         lb_close(&w->b);
-        if (b.grad) add_grad(w, n, c, local(w, s));
+        if (b.grad) store_grad(w, n, c, local(w, s));
         else dst(w, n, c, local(w, s));
         lb_close(&w->b);
         return;
