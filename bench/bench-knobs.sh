@@ -34,7 +34,6 @@ echo "|---|---|---|---|---|---|---|---|---|"
 for letter in ${*:-A B C D E}; do
     set -- $(model_$letter)
     name=$1 data=$SHARED/data/$6 epochs=$7
-    rows=$(($(wc -l <"$data") - 1))
     "$NNC" -w "$here/models/$name.nn" -o "$work/$name.c"
     for b in $builds; do
         case $b in
@@ -47,7 +46,7 @@ for letter in ${*:-A B C D E}; do
     while [ $rep -lt "$REPS" ]; do
         for b in $builds; do
             v=$(echo $b | tr - _)
-            eval "r_$v=\"\$r_$v \$(nnc_rate \"$work/$name-$b\" \"$data\" \"$epochs\" \"$rows\" 1)\""
+            eval "r_$v=\"\$r_$v \$(nnc_rate \"$work/$name-$b\" \"$data\" \"$epochs\" 1)\""
         done
         rep=$((rep + 1))
     done
@@ -70,11 +69,10 @@ echo "|---|---|---|---|"
 for letter in $THREAD_MODELS; do
     set -- $(model_$letter)
     name=$1 data=$SHARED/data/$6 epochs=$7
-    rows=$(($(wc -l <"$data") - 1))
     one="" two="" rep=0
     while [ $rep -lt "$REPS" ]; do
-        one="$one $(nnc_rate "$work/$name-gcc-O2" "$data" "$epochs" "$rows" 1)"
-        two="$two $(nnc_rate "$work/$name-gcc-O2" "$data" "$epochs" "$rows" 2)"
+        one="$one $(nnc_rate "$work/$name-gcc-O2" "$data" "$epochs" 1)"
+        two="$two $(nnc_rate "$work/$name-gcc-O2" "$data" "$epochs" 2)"
         rep=$((rep + 1))
     done
     one=$(echo "$one" | median) two=$(echo "$two" | median)

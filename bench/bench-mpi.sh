@@ -3,8 +3,9 @@
 # machine. Model E of ../shared/bench/README.md (784-512-512-10, batch 128,
 # adam) trains on fashion_small_train.csv under `mpirun -np K` for K = 1
 # and K = RANKS (default 2), one thread per rank; training samples/s and
-# the speedup over K = 1. Loading the CSV and starting MPI are timed apart
-# (--epochs 0) and subtracted, as bench.sh does. Runs alternate K, REPEAT
+# the speedup over K = 1, over the training steps alone (--profile's
+# rate: loading the CSV and starting MPI are not timed), as bench.sh
+# does. Runs alternate K, REPEAT
 # times (default 3); the median of each is printed. Take the figure on a
 # quiet machine (check `uptime`).
 #   NNC=build/nnc DATA=../shared/data EPOCHS=3 RANKS=2 REPEAT=3 bench/bench-mpi.sh
@@ -23,9 +24,7 @@ done
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc -l; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+. "$here/common.sh"
 
 model=$here/models/mlp_784_512_512_10.nn
 data=$DATA/fashion_small_train.csv
@@ -35,12 +34,8 @@ rows=$(($(wc -l <"$data") - 1))
 echo "bench-mpi: model E (784-512-512-10, batch 128), $rows rows x $EPOCHS epochs, 1 thread per rank, $(nproc) cores, load:$(uptime | sed 's/.*load average://')"
 # K: training samples/s under mpirun -np K.
 rate() {
-    t0=$(now)
-    "$MPIRUN" --oversubscribe -np "$1" "$work/e" train "$data" --epochs 0 --verbose 0 --save "$work/w$1.st" >/dev/null
-    t1=$(now)
-    "$MPIRUN" --oversubscribe -np "$1" "$work/e" train "$data" --epochs "$EPOCHS" --verbose 0 --save "$work/w$1.st" >/dev/null
-    t2=$(now)
-    echo "$EPOCHS * $rows / ($(elapsed "$t1" "$t2") - $(elapsed "$t0" "$t1"))" | bc -l
+    profile_rate "$MPIRUN" --oversubscribe -np "$1" "$work/e" train "$data" --epochs "$EPOCHS" \
+        --verbose 0 --save "$work/w$1.st"
 }
 i=0
 while [ $i -lt "$REPEAT" ]; do

@@ -57,8 +57,8 @@ for letter in ${*:-A B C D E}; do
     c="" l="" t="" h="" b=""
     rep=0
     while [ $rep -lt "$REPS" ]; do
-        c="$c $(nnc_rate "$work/$name" "$data" "$epochs" "$rows")"
-        l="$l $(nnc_rate "$work/${name}_llvm" "$data" "$epochs" "$rows")"
+        c="$c $(nnc_rate "$work/$name" "$data" "$epochs")"
+        l="$l $(nnc_rate "$work/${name}_llvm" "$data" "$epochs")"
         t="$t $("$PYTHON" "$here/torch_mlp.py" "$data" "$(echo "$layers" | tr , -)" "$tloss" "$batch" "$tepochs" "$THREADS" "$act")"
         h="$h $("$work/peers/c_mlp_naive" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 2 --n "$rows" --infer-min-time 0 | json train_sps)"
         b="$b $("$work/peers/c_mlp_blas" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 2 --n "$rows" --infer-min-time 0 | json train_sps)"

@@ -8,23 +8,24 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR 
 json() { sed -n "s/.*\"$1\": *\([0-9.eE+-]*\).*/\1/p"; }
 
 # model: name layers act loss batch data nnc-epochs torch-epochs
-# (nnc's epochs make a second or more of training: the rate subtracts the
-# time of loading, 0.85 s for fashion, so a shorter run's figure is mostly
-# noise.)
+# (nnc's epochs make a second or more of training steps.)
 model_A() { echo "mlp_30_30_15_1 30,30,15,1 relu bce 32 cancer_train.csv 1000 50"; }
 model_B() { echo "mlp_64_32_10 64,32,10 relu ce 32 digits_train.csv 300 15"; }
 model_C() { echo "mlp_784_16_16_10 784,16,16,10 sigmoid ce 32 fashion_small_train.csv 100 2"; }
 model_D() { echo "mlp_784_128_10 784,128,10 relu ce 128 fashion_small_train.csv 100 2"; }
 model_E() { echo "mlp_784_512_512_10 784,512,512,10 relu ce 128 fashion_small_train.csv 8 1"; }
 
-# samples/s of a trainer: the run with --epochs 0 (loading, statistics)
-# subtracted, as the peers time their training loop alone.
-nnc_rate() { # trainer data epochs rows [threads]
-    bin=$1 data=$2 epochs=$3 rows=$4 threads=${5:-$THREADS}
-    t0=$(now); "$bin" train "$data" --epochs 0 --verbose 0 --no-save --threads "$threads" >/dev/null
-    t1=$(now); "$bin" train "$data" --epochs "$epochs" --verbose 0 --no-save --threads "$threads" >/dev/null
-    t2=$(now)
-    calc "$epochs * $rows / (($t2 - $t1) - ($t1 - $t0))"
+# samples/s of a trainer over its training steps alone, as the peers time
+# their training loop: --profile's last line (its clock reads cost nnc
+# about 1% on the smallest model).
+nnc_rate() { # trainer data epochs [threads]
+    bin=$1 data=$2 epochs=$3 threads=${4:-$THREADS}
+    profile_rate "$bin" train "$data" --epochs "$epochs" --verbose 0 --no-save --threads "$threads"
+}
+
+profile_rate() { # command... (with --profile added)
+    "$@" --profile | sed -n 's/^training steps: .*wall, \([0-9]*\) samples\/s$/\1/p' | grep . ||
+        { echo "bench: no training rate from $*" >&2; exit 1; }
 }
 
 params_of() { # 30,30,15,1 -> Σ (in + 1) · out

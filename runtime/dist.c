@@ -103,6 +103,7 @@ typedef struct RtDistJob {
     long pos0;                  /* position in the pass of idx[0] (or of data's row 0) */
     double scale;
     uint64_t seed;
+    double data_s[RT_MAX_THREADS], kernel_s[RT_MAX_THREADS]; /* --profile */
 } RtDistJob;
 
 /* Chunk lo + first + w: its gradient into its own buffer, its loss, and
@@ -116,9 +117,12 @@ static void rt_dist_chunk(void *arg, int w) {
     long chunk = ex->plan->chunk_rows, c = job->lo + job->first + w, i = c - job->lo;
     long r0 = c * chunk, rn, r;
     const nnc_real *x, *t;
+    double t0, t1;
+    job->kernel_s[w] = job->data_s[w] = -1;
     if (c >= job->hi)
         return;
     rn = job->n - r0 < chunk ? job->n - r0 : chunk;
+    t0 = rt_prof.on ? rt_now() : 0;
     if (job->train && rt_dist.sharded) {
         long wd = rt_dist.n_x + rt_dist.n_t;
         for (r = 0; r < rn; r++) {
@@ -140,12 +144,17 @@ static void rt_dist_chunk(void *arg, int w) {
         x = d->x + (r0 - job->pos0) * d->n_x;
         t = d->t + (r0 - job->pos0) * d->n_t;
     }
+    t1 = rt_prof.on ? rt_now() : 0;
     if (job->train) {
         nnc_real *g = rt_dist.grads + i * m->param_floats;
         rt_dist.loss[i] = m->forward_backward(ex->block->params, g, k->scratch, x, t, (int)rn,
                                               job->scale, job->seed, (uint64_t)r0, k->y);
     } else {
         rt_dist.loss[i] = m->eval_loss(ex->block->params, k->scratch, x, t, (int)rn, k->y);
+    }
+    if (rt_prof.on) {
+        job->kernel_s[w] = rt_now() - t1;
+        job->data_s[w] = t1 - t0;
     }
     memcpy(rt_dist.y + i * chunk * m->n_outputs, k->y,
            sizeof(nnc_real) * (size_t)(rn * m->n_outputs));
@@ -272,9 +281,13 @@ void rt_dist_update(RtExec *ex, long step, double learning_rate) {
         rt_dist_allgather(b->grads);
         rt_update_range(ex, step, learning_rate, 0, m->param_floats);
     } else {
+        double t0;
         rt_update_range(ex, step, learning_rate, rt_dist_seg(m, rt_dist.rank),
                         rt_dist_seg(m, rt_dist.rank + 1));
+        t0 = rt_prof.on ? rt_now() : 0;
         rt_dist_allgather(b->params);
+        if (rt_prof.on)
+            rt_prof_kernel(m, RT_PROF_EXCHANGE, rt_now() - t0, 0);
     }
 }
 
@@ -338,6 +351,18 @@ void rt_dist_opt_gather(RtExec *ex) {
                          rt_dist_seg(m, q + 1), 1);
 }
 
+/* --profile: the round's chunks, added on this thread. */
+static void rt_dist_profile_round(const RtDistJob *job) {
+    long workers = job->ex->plan->workers, w;
+    for (w = 0; w < workers && rt_prof.on; w++) {
+        if (job->kernel_s[w] < 0)
+            continue;
+        rt_prof_kernel(job->ex->m, job->train ? RT_PROF_TRAIN : RT_PROF_EVAL, job->kernel_s[w],
+                       rt_dist.rows[job->first + w]);
+        rt_prof_kernel(job->ex->m, RT_PROF_DATA, job->data_s[w], 0);
+    }
+}
+
 static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
     RtExec *ex = job->ex;
     const NncModel *m = ex->m;
@@ -354,12 +379,17 @@ static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
                 rt_dist_chunk(job, (int)i);
         else
             rt_pool_run(ex->pool, rt_dist_chunk, job);
+        rt_dist_profile_round(job);
     }
     /* 2. The folds: this rank's segment of the gradient, then the loss and
     ** the metrics along the ranks in chunk order, the last rank's result to
     ** every rank. */
-    if (job->train)
+    if (job->train) {
+        double t0 = rt_prof.on ? rt_now() : 0;
         rt_dist_gradient(job, chunks);
+        if (rt_prof.on)
+            rt_prof_kernel(m, RT_PROF_EXCHANGE, rt_now() - t0, 0);
+    }
     if (job->lo < job->hi) {
         if (prev >= 0) {
             MPI_Recv(msg, 1 + 2 * RT_MAX_METRICS, MPI_DOUBLE, prev, RT_DIST_TAG_LOGS,

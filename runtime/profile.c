@@ -1,16 +1,19 @@
 /*
 ** profile.c — --profile (SPEC 3): after the run, per generated kernel and
-** for the data pipeline (gathering a batch's rows, metrics), the time, its
+** for the data pipeline (gathering a batch's rows, metrics) and, under MPI,
+** the gradient and parameter exchanges between ranks, the time, its
 ** share, the GFLOP/s counted from the operations the compiler counted on
 ** the kernel's loops (NncModel.flops), and the heap allocations made inside
-** the training steps, which must be 0. Times are summed over threads.
+** the training steps, which must be 0. Times are summed over threads; the
+** training steps' wall time and rate close the table.
 */
 #include "runtime.h"
 
 RtProfile rt_prof;
 
 static const char *const rt_prof_names[RT_PROF_COUNT] = {
-    "predict", "forward_backward", "eval_loss", "regularize", "update", "data"};
+    "predict", "forward_backward", "eval_loss", "regularize", "update", "data",
+    "exchange (MPI)"};
 
 /* One call of kernel `kind` over `rows` rows that took `seconds`. */
 void rt_prof_kernel(const NncModel *m, int kind, double seconds, long rows) {
@@ -41,7 +44,14 @@ void rt_prof_print(FILE *out) {
         else
             fprintf(out, "%9s\n", "-");
     }
-    if (rt_prof.steps)
-        fprintf(out, "heap allocations during %ld training steps: %ld\n", rt_prof.steps,
-                rt_prof.step_allocs);
+    if (!rt_prof.steps)
+        return;
+    fprintf(out, "heap allocations during %ld training steps: %ld\n", rt_prof.steps,
+            rt_prof.step_allocs);
+    /* The steps alone, without loading and validation: what the benchmark's
+    ** peers time. */
+    if (rt_prof.steps_seconds > 0)
+        fprintf(out, "training steps: %ld rows in %.4f s wall, %.0f samples/s\n",
+                rt_prof.steps_rows, rt_prof.steps_seconds,
+                (double)rt_prof.steps_rows / rt_prof.steps_seconds);
 }

@@ -456,12 +456,14 @@ void rt_exec_close(RtExec *ex, RtBlock *block);
 
 /* ---- profile.c: --profile (SPEC 3) ---- */
 enum { RT_PROF_PREDICT, RT_PROF_TRAIN, RT_PROF_EVAL, RT_PROF_REGULARIZE, RT_PROF_UPDATE,
-       RT_PROF_DATA, RT_PROF_COUNT };
+       RT_PROF_DATA, RT_PROF_EXCHANGE, RT_PROF_COUNT };
 typedef struct RtProfile {
     int on;
     double seconds[RT_PROF_COUNT], flops[RT_PROF_COUNT];
     long calls[RT_PROF_COUNT];
     long steps, step_allocs;
+    double steps_seconds;       /* wall time of the training steps alone */
+    long steps_rows;            /* rows they trained on */
 } RtProfile;
 extern RtProfile rt_prof;
 void rt_prof_kernel(const NncModel *m, int kind, double seconds, long rows);

@@ -187,7 +187,7 @@ static int rt_train_diverged(RtTrainer *tr, RtProgress *pg, long step, long step
 static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
     const NncModel *m = tr->m;
     long n = tr->train.rows, bs = tr->batch_rows, steps = (n + bs - 1) / bs, b;
-    double total = 0;
+    double total = 0, began = rt_prof.on ? rt_now() : 0;
     rt_permutation(tr->index, n, tr->seed, tr->epoch, tr->shuffle);
     rt_dist_epoch(tr->index);
     rt_metrics_reset(&tr->metrics);
@@ -212,6 +212,10 @@ static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
         total += loss * (double)rows;
         rt_train_metric_logs(tr, &tr->metrics, 0, total / (double)(first + rows));
         rt_progress_step(pg, b + 1, 1 + tr->metrics.n, tr->log_name, tr->logs);
+    }
+    if (rt_prof.on) {
+        rt_prof.steps_seconds += rt_now() - began;
+        rt_prof.steps_rows += n;
     }
     return RT_EXIT_OK;
 }

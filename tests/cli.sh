@@ -142,6 +142,8 @@ has "--profile" "forward_backward"
 has "--profile" "update"
 has "--profile" "GFLOP/s"
 has "--profile" "heap allocations during 6 training steps: 0"
+has "--profile" "training steps: 12 rows in"
+has "--profile" "samples/s"
 expect "--profile takes no value" 2 "$NNC" run r.nn train d.csv --no-save --profile=1
 
 echo "cli: $passed passed, $failed failed"

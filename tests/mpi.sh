@@ -12,7 +12,8 @@
 #   - only rank 0 prints progress;
 #   - a bad data file on one rank, and a rank killed with SIGKILL, end the
 #     whole job non-zero within seconds with the failing rank's message;
-#   - --emit=lib --mpi: nnc_main_comm on a communicator the program set up.
+#   - --emit=lib --mpi: nnc_main_comm on a communicator the program set up;
+#   - --profile lists rank 0's kernels and the exchanges between ranks.
 # Without mpirun or mpicc the suite says so loudly and exits 0.
 set -u
 NNC=${NNC:-build/nnc}
@@ -110,6 +111,11 @@ if "$NNC" "$tmp/wide.nn" -o "$tmp/wide.c" && cc $CFLAGS "$tmp/wide.c" -o "$tmp/w
             cmp -s "$tmp/w1.st" "$tmp/w$k.st" && ok || bad "82,610 parameters, $k ranks: weights differ from one process"
     done
 else bad "the 82,610-parameter model"; fi
+# --profile under MPI: rank 0's kernels, and the exchanges between ranks.
+mpi -np 2 "$tmp/digits_mpi" train $digits $da --no-save --profile >"$tmp/profile.out" 2>&1
+for row in forward_backward update data "exchange (MPI)" "training steps:"; do
+    [ "$(grep -c "^$row" "$tmp/profile.out")" = 1 ] && ok || bad "--profile, 2 ranks: no single '$row' row"
+done
 mpi -np 3 "$tmp/digits_mpi" train $digits $da --threads 2 --save "$tmp/d3.again.st" &&
     cmp -s "$tmp/d3.k.st" "$tmp/d3.again.st" && ok || bad "3 ranks, run to run: the weights differ"
 
