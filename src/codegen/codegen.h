@@ -119,7 +119,7 @@ int cg_bcast_axis(Shape operand, Shape result, int axis);
 #define CG_TRANSPOSE_MIN 8 /* outputs from which a transposed copy pays */
 #define CG_ROW_TILE 4       /* CgNodePlan.tile of a tiled matmul, and the fewest rows of dW worth
                               ** tiling; the tile's shape is the lowering's (lower.h, LwTile) */
-#define CG_TILE_MIN 1024    /* weights from which a matmul goes tile by tile */
+#define CG_TILE_MIN 64      /* weights from which a matmul goes tile by tile (plan.c tiles) */
 
 /* ---- lower*.c: a planned function to the loop IR (loops.h) ---- */
 struct LoopKernel;
