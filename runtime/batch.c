@@ -61,9 +61,9 @@ static void rt_job_chunk(void *arg, int w) {
     if (c >= job->chunks)
         return;
     rn = job->n - r0 < chunk ? job->n - r0 : chunk;
-    t0 = rt_prof.on ? rt_now() : 0;
+    t0 = rt_prof_clock();
     rt_job_gather(job, k, r0, rn, &x, &t);
-    t1 = rt_prof.on ? rt_now() : 0;
+    t1 = rt_prof_clock();
     if (job->mode == RT_JOB_TRAIN) {
         nnc_real *g = c == 0 ? ex->block->grads : k->grads;
         job->loss[w] = m->forward_backward(ex->block->params, g, k->scratch, x, t, (int)rn,
@@ -115,8 +115,7 @@ static double rt_job_run(RtJob *job, RtMetrics *mt) {
             rt_pool_run(ex->pool, rt_job_chunk, job);
         for (w = 0; w < in_round; w++) {
             static const int kinds[] = {RT_PROF_TRAIN, RT_PROF_EVAL, RT_PROF_PREDICT};
-            rt_prof_kernel(ex->m, kinds[job->mode], job->kernel_s[w], job->rows[w]);
-            rt_prof_kernel(ex->m, RT_PROF_DATA, job->data_s[w], 0);
+            rt_prof_chunk(ex->m, kinds[job->mode], job->kernel_s[w], job->data_s[w], job->rows[w]);
             total += job->loss[w];
             if (mt)
                 rt_metrics_add(mt, ex->m, ex->block->workers[w].y, job->t[w], job->rows[w]);
@@ -182,9 +181,8 @@ double rt_regularization(const NncModel *m, const nnc_real *params, nnc_real *si
     double t0, loss;
     if (!m->regularize)
         return 0.0;
-    t0 = rt_prof.on ? rt_now() : 0;
+    t0 = rt_prof_clock();
     loss = m->regularize(params, sink);
-    if (rt_prof.on)
-        rt_prof_kernel(m, RT_PROF_REGULARIZE, rt_now() - t0, 0);
+    rt_prof_since(m, RT_PROF_REGULARIZE, t0, 0);
     return loss;
 }

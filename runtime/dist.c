@@ -122,7 +122,7 @@ static void rt_dist_chunk(void *arg, int w) {
     if (c >= job->hi)
         return;
     rn = job->n - r0 < chunk ? job->n - r0 : chunk;
-    t0 = rt_prof.on ? rt_now() : 0;
+    t0 = rt_prof_clock();
     if (job->train && rt_dist.sharded) {
         long wd = rt_dist.n_x + rt_dist.n_t;
         for (r = 0; r < rn; r++) {
@@ -144,7 +144,7 @@ static void rt_dist_chunk(void *arg, int w) {
         x = d->x + (r0 - job->pos0) * d->n_x;
         t = d->t + (r0 - job->pos0) * d->n_t;
     }
-    t1 = rt_prof.on ? rt_now() : 0;
+    t1 = rt_prof_clock();
     if (job->train) {
         nnc_real *g = rt_dist.grads + i * m->param_floats;
         rt_dist.loss[i] = m->forward_backward(ex->block->params, g, k->scratch, x, t, (int)rn,
@@ -284,10 +284,9 @@ void rt_dist_update(RtExec *ex, long step, double learning_rate) {
         double t0;
         rt_update_range(ex, step, learning_rate, rt_dist_seg(m, rt_dist.rank),
                         rt_dist_seg(m, rt_dist.rank + 1));
-        t0 = rt_prof.on ? rt_now() : 0;
+        t0 = rt_prof_clock();
         rt_dist_allgather(b->params);
-        if (rt_prof.on)
-            rt_prof_kernel(m, RT_PROF_EXCHANGE, rt_now() - t0, 0);
+        rt_prof_since(m, RT_PROF_EXCHANGE, t0, 0);
     }
 }
 
@@ -357,9 +356,8 @@ static void rt_dist_profile_round(const RtDistJob *job) {
     for (w = 0; w < workers && rt_prof.on; w++) {
         if (job->kernel_s[w] < 0)
             continue;
-        rt_prof_kernel(job->ex->m, job->train ? RT_PROF_TRAIN : RT_PROF_EVAL, job->kernel_s[w],
-                       rt_dist.rows[job->first + w]);
-        rt_prof_kernel(job->ex->m, RT_PROF_DATA, job->data_s[w], 0);
+        rt_prof_chunk(job->ex->m, job->train ? RT_PROF_TRAIN : RT_PROF_EVAL, job->kernel_s[w],
+                      job->data_s[w], rt_dist.rows[job->first + w]);
     }
 }
 
@@ -385,10 +383,9 @@ static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
     ** the metrics along the ranks in chunk order, the last rank's result to
     ** every rank. */
     if (job->train) {
-        double t0 = rt_prof.on ? rt_now() : 0;
+        double t0 = rt_prof_clock();
         rt_dist_gradient(job, chunks);
-        if (rt_prof.on)
-            rt_prof_kernel(m, RT_PROF_EXCHANGE, rt_now() - t0, 0);
+        rt_prof_since(m, RT_PROF_EXCHANGE, t0, 0);
     }
     if (job->lo < job->hi) {
         if (prev >= 0) {

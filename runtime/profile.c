@@ -25,6 +25,20 @@ void rt_prof_kernel(const NncModel *m, int kind, double seconds, long rows) {
         rt_prof.flops[kind] += m->flops[2 * kind] + m->flops[2 * kind + 1] * (double)rows;
 }
 
+double rt_prof_clock(void) {
+    return rt_prof.on ? rt_now() : 0;
+}
+
+void rt_prof_since(const NncModel *m, int kind, double t0, long rows) {
+    if (rt_prof.on)
+        rt_prof_kernel(m, kind, rt_now() - t0, rows);
+}
+
+void rt_prof_chunk(const NncModel *m, int kind, double kernel_s, double data_s, long rows) {
+    rt_prof_kernel(m, kind, kernel_s, rows);
+    rt_prof_kernel(m, RT_PROF_DATA, data_s, 0);
+}
+
 void rt_prof_print(FILE *out) {
     double total = 0;
     int k;

@@ -467,6 +467,13 @@ typedef struct RtProfile {
 } RtProfile;
 extern RtProfile rt_prof;
 void rt_prof_kernel(const NncModel *m, int kind, double seconds, long rows);
+/* The clock when --profile is on (0 when off), and the call of `kind`
+** over `rows` rows that began at t0, recorded when it is on. */
+double rt_prof_clock(void);
+void rt_prof_since(const NncModel *m, int kind, double t0, long rows);
+/* A chunk's kernel call (kind) and its gathering of rows (data), timed on
+** a worker and recorded on the caller's thread. */
+void rt_prof_chunk(const NncModel *m, int kind, double kernel_s, double data_s, long rows);
 void rt_prof_print(FILE *out);
 
 #endif

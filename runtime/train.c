@@ -187,7 +187,7 @@ static int rt_train_diverged(RtTrainer *tr, RtProgress *pg, long step, long step
 static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
     const NncModel *m = tr->m;
     long n = tr->train.rows, bs = tr->batch_rows, steps = (n + bs - 1) / bs, b;
-    double total = 0, began = rt_prof.on ? rt_now() : 0;
+    double total = 0, began = rt_prof_clock();
     rt_permutation(tr->index, n, tr->seed, tr->epoch, tr->shuffle);
     rt_dist_epoch(tr->index);
     rt_metrics_reset(&tr->metrics);
@@ -202,7 +202,7 @@ static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
         if (!isfinite(loss))
             return rt_train_diverged(tr, pg, b + 1, steps, loss, "loss");
         tr->step++;
-        t0 = rt_prof.on ? rt_now() : 0;
+        t0 = rt_prof_clock();
         rt_dist_update(&tr->exec, tr->step, tr->lr);
         if (rt_prof.on) {
             rt_prof_kernel(m, RT_PROF_UPDATE, rt_now() - t0, 0);

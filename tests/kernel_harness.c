@@ -176,10 +176,10 @@ static void check_rows_loss(KhSetup *s, bool train) {
     IrEnv env = {.rows = s->rows, .input = s->x, .target = s->t, .params = s->pview, .grads = gview,
                  .grad_scale = scale, .seed = seed, .first_row = first, .loss = loss, .pred_out = want_y};
     interp(train ? s->m->train : s->m->eval, &env);
-    if (train) stale_gradients(s, got_g);
-    if (train)
+    if (train) {
+        stale_gradients(s, got_g);
         got_loss = d->forward_backward(s->params, got_g, scratch, s->x, s->t, s->rows, scale, seed, first, got_y);
-    else
+    } else
         got_loss = d->eval_loss(s->params, scratch, s->x, s->t, s->rows, got_y);
     double want_loss = 0;
     for (int r = 0; r < s->rows; r++) want_loss += loss[r];
