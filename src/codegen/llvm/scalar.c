@@ -38,10 +38,10 @@ static LLVMValueRef exp_neg_abs(Sc *s, LLVMValueRef x) {
     return call(s, LL_EXP, LLVMBuildFNeg(s->b, call(s, LL_FABS, x, NULL), ""), NULL);
 }
 
-/* x >= 0 ? 1 / (1 + e) : e / (1 + e) */
+/* (x >= 0 ? 1 : e) / (1 + e) */
 static LLVMValueRef sigmoid(Sc *s, LLVMValueRef x) {
-    LLVMValueRef e = exp_neg_abs(s, x), one = real(s, 1), den = FADD(one, e);
-    return sel(s, cmp(s, LLVMRealOGE, x, real(s, 0)), FDIV(one, den), FDIV(e, den));
+    LLVMValueRef e = exp_neg_abs(s, x), one = real(s, 1);
+    return FDIV(sel(s, cmp(s, LLVMRealOGE, x, real(s, 0)), one, e), FADD(one, e));
 }
 
 /* x > 0 ? x : alpha * expm1(x) */
@@ -69,10 +69,8 @@ static LLVMValueRef unary_more(Sc *s, LOp op, double value, LLVMValueRef a) {
         return FADD(sel(s, cmp(s, LLVMRealOGT, a, zero), a, zero), call(s, LL_LOG1P, exp_neg_abs(s, a), NULL));
     case LOP_SOFTSIGN:
         return FDIV(a, FADD(one, call(s, LL_FABS, a, NULL)));
-    case LOP_SWISH: {
-        LLVMValueRef e = exp_neg_abs(s, a), den = FADD(one, e);
-        return FMUL(a, sel(s, cmp(s, LLVMRealOGE, a, zero), FDIV(one, den), FDIV(e, den)));
-    }
+    case LOP_SWISH:
+        return FMUL(a, sigmoid(s, a));
     case LOP_GELU: /* 0.5 * x * (1 + erf(x * 0.70710678118654752)) */
         return FMUL(FMUL(real(s, 0.5), a), FADD(one, call(s, LL_ERF, FMUL(a, real(s, 0.70710678118654752)), NULL)));
     case LOP_SIGN:
