@@ -27,6 +27,7 @@ typedef struct Options {
     Emit emit;
     bool check, verbose, werror, no_warnings, f64;
     bool mpi;             /* --mpi: the trainer is data-parallel over MPI (SPEC 6) */
+    bool no_contract;     /* --fp-contract=off */
     int opt_level;
     int unroll;           /* --unroll=N, -1: from sizes */
     const char *command;  /* the command line, for generated files' header comment */
@@ -50,6 +51,9 @@ static const char usage_text[] =
     "  --dtype=f32|f64  the scalar type of the generated code (default f32)\n"
     "  -O0 | -O1 | -O2  IR optimization level (default -O2)\n"
     "  --unroll=N       write out loop nests of at most N iterations (default: from sizes)\n"
+    "  --fp-contract=on|off  llvm, bc, obj, exe and run: fuse a*b+c into one FMA instruction\n"
+    "                   where the CPU has one, as C compilers do by default (default on); off\n"
+    "                   matches C built with -ffp-contract=off bit for bit\n"
     "  -Werror, -w      warnings as errors / no warnings (default: warnings are printed)\n"
     "  --mpi            c and lib: train data-parallel under mpirun (build with mpicc; default off)\n"
     "  -v               verbose: summary and pass statistics (default off)\n"
@@ -66,11 +70,11 @@ static const char usage_text[] =
 
 /* Every option, for the closest match to a typo. */
 static const char *const option_names[] = {"-o", "-H", "--weights", "--emit", "--check", "--dtype",
-                                           "-O0", "-O1", "-O2", "--unroll", "-Werror", "-w", "-v", "--mpi",
+                                           "-O0", "-O1", "-O2", "--unroll", "--fp-contract", "-Werror", "-w", "-v", "--mpi",
                                            "--list", "--help", "--version", NULL};
 
 /* Options with a value: after '=' or as the next argument. */
-static const char *const value_options[] = {"-o", "-H", "--weights", "--emit", "--dtype", "--unroll",
+static const char *const value_options[] = {"-o", "-H", "--weights", "--emit", "--dtype", "--unroll", "--fp-contract",
                                             "--list", NULL};
 
 /* Whether argv[i] is an option whose value is the next argument. */
@@ -123,6 +127,10 @@ static int parse_option(Options *o, int argc, char **argv, int *i) {
         long n = strtol(value, &end, 10);
         if (!*value || *end || n < 0 || n > 1000000) return usage_error("--unroll: expected a count, got '%s'", value);
         o->unroll = (int)n;
+    } else if (opt_is(a, "--fp-contract")) {
+        if (strcmp(value, "on") && strcmp(value, "off"))
+            return usage_error("--fp-contract: expected on or off, got '%s'", value);
+        o->no_contract = !strcmp(value, "off");
     } else if (!strcmp(a, "--check")) o->check = true;
     else if (!strcmp(a, "--mpi")) o->mpi = true;
     else if (!strcmp(a, "-v")) o->verbose = true;
@@ -233,7 +241,8 @@ static const char *with_mpi(const Options *o, const IrModule *m, const char *tex
 
 static CgOptions c_options(const Options *o) {
     return (CgOptions){.source = o->input, .source_sha256 = o->sha256, .command = o->command,
-                       .header = o->header, .f64 = o->f64, .unroll = o->unroll};
+                       .header = o->header, .f64 = o->f64, .unroll = o->unroll,
+                       .fp_contract = !o->no_contract};
 }
 
 /* -o, by default <model>.c; the header -H, by default beside it. */
@@ -449,7 +458,7 @@ static int run_option_width(int argc, char **argv, int i) {
     if (!strcmp(a, "-w") || !strcmp(a, "-Werror") || !strcmp(a, "-v") || !strcmp(a, "-O0") ||
         !strcmp(a, "-O1") || !strcmp(a, "-O2"))
         return 1;
-    if (opt_is(a, "--dtype") || opt_is(a, "--unroll"))
+    if (opt_is(a, "--dtype") || opt_is(a, "--unroll") || opt_is(a, "--fp-contract"))
         return strchr(a, '=') || i + 1 >= argc ? 1 : 2;
     return 0;
 }

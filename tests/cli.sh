@@ -56,11 +56,13 @@ if cmp -s eq.ir out; then ok; else fail "--emit ir differs from --emit=ir"; fi
 expect "--dtype f64 after the file" 0 "$NNC" -w r.nn --emit=grad-ir --dtype f64
 if cmp -s eq.ir out; then ok; else fail "--dtype f64 differs from --dtype=f64"; fi
 expect "--unroll 4" 0 "$NNC" -w r.nn --unroll 4 -o u.c
+expect "--fp-contract=maybe" 2 "$NNC" -w r.nn --fp-contract=maybe
+has "--fp-contract=maybe" "--fp-contract: expected on or off, got 'maybe'"
 expect "--list regularizer" 0 "$NNC" --list regularizer
 has "--list regularizer" "l1_l2"
 expect "nnc -w run x.nn" 0 "$NNC" -w run r.nn summary
 has "nnc -w run x.nn" "Total params: 5"
-expect "options after run's file" 0 "$NNC" run r.nn train d.csv --no-save -O1 --dtype f64 -w
+expect "options after run's file" 0 "$NNC" run r.nn train d.csv --no-save -O1 --dtype f64 -w --fp-contract off
 has "options after run's file" "Epoch 2/2"
 expect "unknown option" 2 "$NNC" --emti=ir r.nn
 has "unknown option" "nnc: unknown option '--emti=ir'; did you mean '--emit'?"

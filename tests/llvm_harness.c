@@ -12,7 +12,7 @@ static CgJit *jit;
 
 static const NncModel *kernels(const IrModule *m, const char *path, int level) {
     (void)level; /* m is built at it */
-    CgOptions o = {.source = path, .f64 = true, .unroll = -1};
+    CgOptions o = {.source = path, .f64 = true, .unroll = -1, .fp_contract = true};
     CgModel *cm = cg_model(m->arena, m, &o);
     jit = cm ? cg_llvm_jit(cm) : NULL;
     if (!jit) printf("NOT OK the JIT failed\n");

@@ -43,6 +43,7 @@ typedef struct CgOptions {
     const char *header;        /* lib/infer: the -H file (its name is #included) */
     bool f64;
     int unroll;                /* --unroll=N, or -1 */
+    bool fp_contract;          /* LLVM: a*b+c as llvm.fmuladd (--fp-contract=on) */
     const CgWeights *weights;  /* infer */
 } CgOptions;
 

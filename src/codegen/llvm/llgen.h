@@ -70,6 +70,10 @@ bool ll_kernels(LlFile *lf);
 void ll_noalias(LlFile *lf, LLVMValueRef fn, unsigned index);
 
 /* ---- scalar.c: the scalar formulas, as the C backend's helpers ---- */
+/* x * y + c, one FMA instruction where the target has one (what C
+** compilers make of a*b+c by default); a multiply and an add with
+** --fp-contract=off. x, y, c: reals or vectors of reals. */
+LLVMValueRef ll_mul_add(LlFile *lf, LLVMBuilderRef b, LLVMValueRef x, LLVMValueRef y, LLVMValueRef c);
 LLVMValueRef ll_scalar(LlFile *lf, LLVMBuilderRef b, LOp op, double value, LLVMValueRef *arg);
 LLVMValueRef ll_one_hot(LlFile *lf, LLVMBuilderRef b, LLVMValueRef cls, LLVMValueRef c);
 LLVMValueRef ll_mask(LlFile *lf, LLVMBuilderRef b, LLVMValueRef seed, LLVMValueRef row, LLVMValueRef counter,

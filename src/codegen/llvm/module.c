@@ -6,7 +6,8 @@
 **
 ** Kernels call expf, logf, ... as the C kernels do (never LLVM's math
 ** intrinsics, whose lowering may differ), so both backends compute the same
-** bits with the same libm.
+** bits with the same libm. The one intrinsic is llvm.fmuladd, a*b+c that
+** the target may fuse, as C compilers may (--fp-contract).
 */
 #include "llgen.h"
 

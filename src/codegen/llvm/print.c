@@ -61,8 +61,21 @@ static LLVMValueRef load(Lp *p, LLVMValueRef addr) {
     return LLVMBuildLoad2(p->b, p->lf->real, addr, "");
 }
 
+/* Which term of a sum is a product to contract with it, or -1. */
+static int product_term(const Lp *p, const LExpr *e) {
+    if (!p->lf->o->fp_contract || e->kind != LX_OP || e->op != LOP_ADD) return -1;
+    for (int i = 1; i >= 0; i--)
+        if (e->in[i]->kind == LX_OP && e->in[i]->op == LOP_MUL) return i;
+    return -1;
+}
+
 static LLVMValueRef expr(Lp *p, const LExpr *e) {
     LlFile *lf = p->lf;
+    int t = product_term(p, e);
+    if (t >= 0) {
+        const LExpr *m = e->in[t];
+        return ll_mul_add(lf, p->b, expr(p, m->in[0]), expr(p, m->in[1]), expr(p, e->in[1 - t]));
+    }
     switch (e->kind) {
     case LX_CONST: return ll_real(lf, e->value);
     case LX_LOAD: return load(p, buf_at(p, e->buf, e->idx));
@@ -144,6 +157,11 @@ static LLVMValueRef vector_sqrt(Lp *p, const Vec *v, LLVMValueRef a) {
 }
 
 static LLVMValueRef vexpr(Lp *p, const Vec *v, const LExpr *e) {
+    int t = product_term(p, e);
+    if (t >= 0) {
+        const LExpr *m = e->in[t];
+        return ll_mul_add(p->lf, p->b, vexpr(p, v, m->in[0]), vexpr(p, v, m->in[1]), vexpr(p, v, e->in[1 - t]));
+    }
     switch (e->kind) {
     case LX_LOAD:
         if (e->idx.k[LV_J0]) return vector_at(p, v, buf_at(p, e->buf, e->idx), NULL);

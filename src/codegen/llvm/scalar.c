@@ -147,3 +147,13 @@ LLVMValueRef ll_mask(LlFile *lf, LLVMBuilderRef b, LLVMValueRef seed, LLVMValueR
     LLVMValueRef keep = LLVMBuildFCmp(b, LLVMRealOGE, u, LLVMConstReal(lf->dbl, rate), "");
     return sel(&s, keep, real(&s, 1.0 / (1.0 - rate)), real(&s, 0));
 }
+
+LLVMValueRef ll_mul_add(LlFile *lf, LLVMBuilderRef b, LLVMValueRef x, LLVMValueRef y, LLVMValueRef c) {
+    static const char name[] = "llvm.fmuladd";
+    unsigned id = LLVMLookupIntrinsicID(name, sizeof name - 1);
+    LLVMTypeRef type = LLVMTypeOf(x);
+    LLVMValueRef args[3] = {x, y, c};
+    return LLVMBuildCall2(b, LLVMIntrinsicGetType(lf->ctx, id, &type, 1), LLVMGetIntrinsicDeclaration(lf->mod, id, &type, 1),
+                          args, 3, "");
+}
+
