@@ -85,8 +85,8 @@ typedef struct LwAcc {
     int width;
     int var;               /* t's loop variable: LV_K or LV_R */
     LBound from, to;       /* t's range */
-    LExpr *(*scalar)(Lw *w, const void *ctx, int row); /* a_t of row `row` of a tile */
-    LExpr *(*row)(Lw *w, const void *ctx, LIdx j);     /* b_t[j], shared by a tile */
+    LExpr *(*scalar)(Lw *w, const void *ctx, int row, LIdx t); /* a_t of row `row` of a tile */
+    LExpr *(*row)(Lw *w, const void *ctx, LIdx t, LIdx j);     /* b_t[j], shared by a tile */
     /* Stores sum, element j of row `row` of the result. */
     void (*store)(Lw *w, const void *ctx, int row, LIdx j, LExpr *sum);
     const void *ctx;
@@ -115,6 +115,12 @@ typedef struct LwTileLoop {
 /* A tile of one row is the plain acc array of lw_acc; tl may be NULL. */
 void lw_acc_tile(Lw *w, const LwAcc *acc, LwTile tile, const LwTileLoop *tl);
 #define LW_ACC_BLOCK 32
+/* Sums over k of at least LW_SPLIT_MIN terms into at most LW_SPLIT_CHAINS
+** vectors of LW_SPLIT_LANES columns go in parts (lower_block.c): enough
+** independent chains of multiply-adds to hide their latency. */
+#define LW_SPLIT_MIN 256
+#define LW_SPLIT_CHAINS 8
+#define LW_SPLIT_LANES 16
 #define LW_MIN_LANES 4 /* the narrowest chunk of lanes: a 128-bit vector of floats */
 #define LW_TRANSPOSE_BLOCK 16 /* rows of W read together by a transposed copy */
 

@@ -22,6 +22,14 @@
 ** A tile computes several such rows at once (acc0, acc1, ...: rows of the
 ** batch for a matmul, rows of dW for a batch sum) so that each vector of
 ** W or dy loaded serves every row of the tile.
+**
+** A long sum into few columns (784 pixels into 16 units) is one chain of
+** dependent multiply-adds per vector of columns: in a row (batch-1
+** inference) it runs at the multiply-add's latency, not its throughput.
+** Such sums are cut into parts of k (split_parts): a row sums its parts
+** side by side (acc0 .. acc7, one loop), a tile one part after the other
+** into fresh sums (part0 ..) added to its totals; both add the parts in
+** order, so the row and the tile compute the same bits.
 */
 #include "lower.h"
 
@@ -164,13 +172,23 @@ typedef struct Step {
     const LwAcc *acc;
     int tile;     /* accumulator rows: acc0.., or one unnamed acc */
     int lanes;    /* sums updated at once */
-    int sums[64];      /* the accumulators' locals, per tile row */
-    int scalars[64]; /* av, per tile row */
+    int sums[64];      /* the accumulators' locals, per tile row, or per part of a split row */
+    int scalars[64]; /* av, per tile row, or per part of a split row */
+    int later[64];     /* a tile's sums of a later part (tile_parts) */
+    int parts;    /* a split row: its parts' sums, updated in one loop; else 1 */
+    int passes;   /* a split tile: its parts, one loop after the other; else 1 */
+    long part;    /* t's count per part, 0: not split */
+    long shift;   /* the pass's first t: its part times `part` */
 } Step;
 
 /* acc's index is j's offset in the block: the chunk start, plus j0 in a loop. */
 static LIdx lane(int c, LIdx j) {
     return j.k[LV_J0] ? lidx_add(lidx_const(c), lidx_var(LV_J0)) : lidx_const(c);
+}
+
+/* The term t of the sums being updated, in part q of a split row. */
+static LIdx term(const Step *st, int q) {
+    return lidx_add(lidx_var(st->acc->var), lidx_const(st->shift + q * st->part));
 }
 
 typedef void (*Each)(Lw *w, const Step *st, LIdx j, int c);
@@ -200,15 +218,17 @@ static LExpr *sum_plus(Lw *w, int sum, LIdx at, LExpr *scalar, LExpr *b) {
 
 static void update(Lw *w, const Step *st, LIdx j, int c) {
     Arena *a = w->arena;
-    LExpr *b = st->acc->row(w, st->acc->ctx, j);
     LIdx at = lane(c, j);
     if (!st->tile) {
-        lb_set(&w->b, st->sums[0], at, sum_plus(w, st->sums[0], at, lx_local(a, st->scalars[0], lidx_const(0)), b));
+        for (int q = 0; q < st->parts; q++)
+            lb_set(&w->b, st->sums[q], at,
+                   sum_plus(w, st->sums[q], at, lx_local(a, st->scalars[q], lidx_const(0)),
+                            st->acc->row(w, st->acc->ctx, term(st, q), j)));
         return;
     }
     lb_block(&w->b);
     int shared = lb_local(&w->b, "b", 0, true);
-    lb_decl(&w->b, shared, b);
+    lb_decl(&w->b, shared, st->acc->row(w, st->acc->ctx, term(st, 0), j));
     for (int t = 0; t < st->tile; t++)
         lb_set(&w->b, st->sums[t], at,
                sum_plus(w, st->sums[t], at, lx_local(a, st->scalars[t], lidx_const(0)), lx_local(a, shared, lidx_const(0))));
@@ -220,21 +240,67 @@ static void store(Lw *w, const Step *st, LIdx j, int c) {
         st->acc->store(w, st->acc->ctx, t, j, lx_local(w->arena, st->sums[t], lane(c, j)));
 }
 
-static void block(Lw *w, Step *st, int width, LIdx base) {
+static void add_sum(Lw *w, int sum, int other, LIdx at) {
     Arena *a = w->arena;
-    int rows = st->tile ? st->tile : 1;
-    lb_block(&w->b);
-    for (int t = 0; t < rows; t++) {
-        st->sums[t] = lb_local(&w->b, st->tile ? arena_printf(a, "acc%d", t) : "acc", width, false);
-        lb_decl(&w->b, st->sums[t], NULL);
+    lb_set(&w->b, sum, at, lx_op(a, LOP_ADD, 0, lx_local(a, sum, at), lx_local(a, other, at), NULL));
+}
+
+/* A split row's total: part 0's sums plus each later part's, in order. */
+static void fold_parts(Lw *w, const Step *st, LIdx j, int c) {
+    for (int q = 1; q < st->parts; q++) add_sum(w, st->sums[0], st->sums[q], lane(c, j));
+}
+
+/* A tile's totals plus the sums of its later part. */
+static void fold_tile(Lw *w, const Step *st, LIdx j, int c) {
+    for (int t = 0; t < st->tile; t++) add_sum(w, st->sums[t], st->later[t], lane(c, j));
+}
+
+/* Zeroed sums: one per tile row, or one per part of a split row. */
+static void declare_sums(Lw *w, Step *st, int width, const char *name) {
+    int n = st->tile ? st->tile : st->parts;
+    for (int i = 0; i < n; i++) {
+        st->sums[i] = lb_local(&w->b, n > 1 ? arena_printf(w->arena, "%s%d", name, i) : name, width, false);
+        lb_decl(&w->b, st->sums[i], NULL);
     }
-    lb_loop(&w->b, st->acc->var, st->acc->from, st->acc->to, 1, LH_NONE);
-    for (int t = 0; t < rows; t++) {
-        st->scalars[t] = lb_local(&w->b, st->tile ? arena_printf(a, "av%d", t) : "av", 0, true);
-        lb_decl(&w->b, st->scalars[t], st->acc->scalar(w, st->acc->ctx, t));
+}
+
+/* The loop over t for the pass starting at st->shift: every sum of st
+** gains its terms. */
+static void sum_pass(Lw *w, Step *st, int width, LIdx base) {
+    Arena *a = w->arena;
+    const LwAcc *acc = st->acc;
+    int n = st->tile ? st->tile : st->parts;
+    LBound to = st->part ? lbound(acc->from.c + st->part) : acc->to;
+    lb_loop(&w->b, acc->var, acc->from, to, 1, LH_NONE);
+    for (int i = 0; i < n; i++) {
+        st->scalars[i] = lb_local(&w->b, n > 1 ? arena_printf(a, "av%d", i) : "av", 0, true);
+        lb_decl(&w->b, st->scalars[i], acc->scalar(w, acc->ctx, st->tile ? i : 0, term(st, st->tile ? 0 : i)));
     }
     chunks(w, st, width, base, update);
     lb_close(&w->b);
+}
+
+/* A tile's later parts of a split sum, one after the other: each into
+** fresh sums, then added to the tile's totals. */
+static void tile_parts(Lw *w, Step *st, int width, LIdx base) {
+    for (int q = 1; q < st->passes; q++) {
+        Step part = *st;
+        part.shift = q * st->part;
+        lb_block(&w->b);
+        declare_sums(w, &part, width, "part");
+        sum_pass(w, &part, width, base);
+        for (int t = 0; t < st->tile; t++) st->later[t] = part.sums[t];
+        chunks(w, st, width, base, fold_tile);
+        lb_close(&w->b);
+    }
+}
+
+static void block(Lw *w, Step *st, int width, LIdx base) {
+    lb_block(&w->b);
+    declare_sums(w, st, width, "acc");
+    sum_pass(w, st, width, base);
+    if (st->passes > 1) tile_parts(w, st, width, base);
+    if (st->parts > 1) chunks(w, st, width, base, fold_parts);
     chunks(w, st, width, base, store);
     lb_close(&w->b);
 }
@@ -260,13 +326,33 @@ static void blocks(Lw *w, Step *st, int size, const LwTileLoop *tl) {
     if (rest) tiled_block(w, st, tl, rest, lidx_const(full));
 }
 
+/* Long sums into few columns are cut into parts, summed side by side in a
+** row (a chain of dependent multiply-adds per column is as slow as its
+** length: batch-1 latency) and one after the other in a tile; then added
+** in part order, the same bits either way. 1: no parts. */
+static int split_parts(const LwAcc *acc) {
+    long count = acc->to.c - acc->from.c;
+    int vectors = (acc->width + LW_SPLIT_LANES - 1) / LW_SPLIT_LANES;
+    if (acc->var != LV_K || acc->to.rows || acc->to.range || count < LW_SPLIT_MIN) return 1;
+    for (int parts = LW_SPLIT_CHAINS; parts > 1; parts /= 2)
+        if (parts * vectors <= LW_SPLIT_CHAINS && count % parts == 0) return parts;
+    return 1;
+}
+
+static Step step_of(const LwAcc *acc, int tile, int lanes) {
+    int parts = split_parts(acc);
+    Step st = {.acc = acc, .tile = tile, .lanes = lanes, .parts = tile ? 1 : parts, .passes = tile ? parts : 1};
+    if (parts > 1) st.part = (acc->to.c - acc->from.c) / parts;
+    return st;
+}
+
 void lw_acc(Lw *w, const LwAcc *acc) {
-    Step st = {.acc = acc, .tile = 0, .lanes = LW_VECTOR};
+    Step st = step_of(acc, 0, LW_VECTOR);
     blocks(w, &st, LW_ACC_BLOCK, NULL);
 }
 
 void lw_acc_tile(Lw *w, const LwAcc *acc, LwTile tile, const LwTileLoop *tl) {
     if (tile.rows > 64) die("a tile of %d rows", tile.rows);
-    Step st = {.acc = acc, .tile = tile.rows > 1 ? tile.rows : 0, .lanes = tile.lanes};
+    Step st = step_of(acc, tile.rows > 1 ? tile.rows : 0, tile.lanes);
     blocks(w, &st, tile.cols, tl);
 }

@@ -179,17 +179,17 @@ typedef struct MmRow {
     LIdx i;
 } MmRow;
 
-static LExpr *mmr_scalar(Lw *w, const void *ctx, int row) {
+static LExpr *mmr_scalar(Lw *w, const void *ctx, int row, LIdx k) {
     const MmRow *m = ctx;
     w->row_offset = row;
-    LExpr *a = mm_a(w, m->mm, m->i, lidx_var(LV_K));
+    LExpr *a = mm_a(w, m->mm, m->i, k);
     w->row_offset = 0;
     return a;
 }
 
-static LExpr *mmr_row(Lw *w, const void *ctx, LIdx j) {
+static LExpr *mmr_row(Lw *w, const void *ctx, LIdx k, LIdx j) {
     const MmRow *m = ctx;
-    return mm_b(w, m->mm, lidx_var(LV_K), j);
+    return mm_b(w, m->mm, k, j);
 }
 
 static void mmr_store(Lw *w, const void *ctx, int row, LIdx j, LExpr *sum) {
@@ -431,16 +431,19 @@ static bool outer_split(const Lw *w, const BsRow *b) {
     return b->x->op == OP_OUTER && np_of(w, b->x)->place == CG_INLINE && b->n->shape.dim[1] > 1;
 }
 
-static LExpr *bs_scalar(Lw *w, const void *ctx, int row) {
+/* The term is the row r (batch sums are never split). */
+static LExpr *bs_scalar(Lw *w, const void *ctx, int row, LIdx r) {
     const BsRow *b = ctx;
+    (void)r;
     if (!outer_split(w, b)) return lx_const(w->arena, 1);
     LIdx c[IR_MAX_RANK];
     bs_coords(b, row, lidx_const(0), c);
     return lw_elem(w, b->x->in[0], &c[0]);
 }
 
-static LExpr *bs_row(Lw *w, const void *ctx, LIdx j) {
+static LExpr *bs_row(Lw *w, const void *ctx, LIdx r, LIdx j) {
     const BsRow *b = ctx;
+    (void)r;
     LIdx c[IR_MAX_RANK];
     bs_coords(b, 0, j, c);
     if (!outer_split(w, b)) return lw_elem(w, b->x, c);
