@@ -29,6 +29,17 @@ typedef struct RtJob {
     double data_s[RT_MAX_THREADS], kernel_s[RT_MAX_THREADS]; /* --profile */
 } RtJob;
 
+/* Shuffled rows lie anywhere in the data: the row RT_GATHER_AHEAD places
+** on is fetched while this one is copied, so that the copies do not wait
+** for memory one row at a time. */
+#define RT_GATHER_AHEAD 4
+
+static void rt_prefetch_row(const nnc_real *row, long n) {
+    long i;
+    for (i = 0; i < n; i += 64 / (long)sizeof(nnc_real))
+        RT_PREFETCH(row + i);
+}
+
 /* The chunk's rows, copied together when the batch is shuffled. */
 static void rt_job_gather(RtJob *job, RtWorker *k, long r0, long rn, const nnc_real **x,
                           const nnc_real **t) {
@@ -39,8 +50,12 @@ static void rt_job_gather(RtJob *job, RtWorker *k, long r0, long rn, const nnc_r
         *t = d->t ? d->t + r0 * d->n_t : NULL;
         return;
     }
+    for (r = 0; r < RT_GATHER_AHEAD && r < rn; r++)
+        rt_prefetch_row(d->x + job->idx[r0 + r] * d->n_x, d->n_x);
     for (r = 0; r < rn; r++) {
         long row = job->idx[r0 + r];
+        if (r + RT_GATHER_AHEAD < rn)
+            rt_prefetch_row(d->x + job->idx[r0 + r + RT_GATHER_AHEAD] * d->n_x, d->n_x);
         memcpy(k->x + r * d->n_x, d->x + row * d->n_x, sizeof(nnc_real) * (size_t)d->n_x);
         if (d->n_t)
             memcpy(k->t + r * d->n_t, d->t + row * d->n_t, sizeof(nnc_real) * (size_t)d->n_t);

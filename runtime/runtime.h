@@ -27,8 +27,10 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define RT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define RT_PREFETCH(p) __builtin_prefetch(p)
 #else
 #define RT_PRINTF(f, a)
+#define RT_PREFETCH(p) ((void)(p))
 #endif
 
 /* Rows per gradient chunk. A batch is cut into chunks of this many rows
