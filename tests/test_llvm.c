@@ -263,7 +263,12 @@ Test(llvm, emit_text_has_kernels_descriptor_and_entry) {
     cr_expect(strstr(ll, "\"target-cpu\""), "built for the host CPU");
     cr_expect_null(strstr(ll, "define i32 @main("), "main only in executables");
     cr_expect_null(strstr(ll, " fast "), "no fast-math flag");
-    cr_expect_null(strstr(ll, "contract"), "no contraction into FMAs");
+    cr_expect_null(strstr(ll, "contract"), "no contraction flag");
+    cr_expect_null(strstr(ll, "llvm.fmuladd"), "--fp-contract=off: no multiply-add");
+    free(ll);
+    CgOptions fused = {.unroll = -1, .fp_contract = true};
+    ll = emit(m, &fused, CG_LLVM_IR, &len);
+    cr_expect(strstr(ll, "@llvm.fmuladd.f32("), "--fp-contract=on: a*b+c as llvm.fmuladd");
     free(ll);
     char *exe = emit(m, &o, CG_LLVM_EXE, &len);
     cr_expect(len > 4 && !memcmp(exe, "\177ELF", 4), "an ELF object");
