@@ -156,4 +156,3 @@ LLVMValueRef ll_mul_add(LlFile *lf, LLVMBuilderRef b, LLVMValueRef x, LLVMValueR
     return LLVMBuildCall2(b, LLVMIntrinsicGetType(lf->ctx, id, &type, 1), LLVMGetIntrinsicDeclaration(lf->mod, id, &type, 1),
                           args, 3, "");
 }
-
