@@ -6,6 +6,13 @@
 ** nothing and need no locks of their own. With -DNNC_NO_THREADS the
 ** workers run one after the other on the caller's thread, which by
 ** construction (SPEC 3 Determinism) gives the same results.
+**
+** A training step hands out three tasks (chunks, gradient sums, update),
+** each a millisecond or less. Waking a sleeping thread costs tens to
+** hundreds of microseconds on a virtual machine, so with gcc and clang a
+** thread that runs out of work first polls for RT_POOL_SPINS rounds, and
+** only then sleeps on the condition variable. Every write of generation
+** and pending stays under the mutex; the polls only read them.
 */
 #include "runtime.h"
 
@@ -14,6 +21,21 @@
 
 #ifndef NNC_NO_THREADS
 #include <pthread.h>
+
+#if defined(__GNUC__)
+#define RT_POOL_SPINS 20000
+#define RT_PEEK(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define RT_POKE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#else
+#define RT_POOL_SPINS 0
+#define RT_PEEK(x) (x)
+#define RT_POKE(x, v) ((x) = (v))
+#endif
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define RT_PAUSE() __builtin_ia32_pause()
+#else
+#define RT_PAUSE() ((void)0)
+#endif
 
 typedef struct RtPoolSlot {
     struct RtPool *pool;
@@ -29,7 +51,7 @@ struct RtPool {
     pthread_mutex_t mu;
     pthread_cond_t go, done;
     unsigned long generation;   /* bumped for every task */
-    int pending;                /* workers still running the task */
+    unsigned long pending;      /* workers still running the task */
     int quit;
     int started;                /* threads created */
     pthread_t *threads;
@@ -38,24 +60,34 @@ struct RtPool {
 };
 
 #ifndef NNC_NO_THREADS
+/* Polls *x while it equals value (or, with equal 0, while it differs), at
+** most RT_POOL_SPINS rounds. */
+static void rt_pool_poll(const unsigned long *x, unsigned long value, int equal) {
+    long spin;
+    for (spin = 0; spin < RT_POOL_SPINS && (RT_PEEK(*x) == value) == equal; spin++)
+        RT_PAUSE();
+}
+
 static void *rt_pool_thread(void *arg) {
     RtPoolSlot *slot = arg;
     struct RtPool *p = slot->pool;
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
+        rt_pool_poll(&p->generation, seen, 1);
+        pthread_mutex_lock(&p->mu);
         while (p->generation == seen && !p->quit)
             pthread_cond_wait(&p->go, &p->mu);
-        if (p->quit)
-            break;
         seen = p->generation;
         pthread_mutex_unlock(&p->mu);
+        if (p->quit)
+            break;
         p->task(p->arg, slot->worker);
         pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0)
+        RT_POKE(p->pending, p->pending - 1);
+        if (p->pending == 0)
             pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->mu);
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 #endif
@@ -107,11 +139,12 @@ void rt_pool_run(RtPool *p, RtTask task, void *arg) {
     pthread_mutex_lock(&p->mu);
     p->task = task;
     p->arg = arg;
-    p->pending = p->n - 1;
-    p->generation++;
+    RT_POKE(p->pending, (unsigned long)p->n - 1);
+    RT_POKE(p->generation, p->generation + 1);
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
     task(arg, 0);
+    rt_pool_poll(&p->pending, 0, 0);
     pthread_mutex_lock(&p->mu);
     while (p->pending > 0)
         pthread_cond_wait(&p->done, &p->mu);
