@@ -101,12 +101,15 @@ static void rt_job_chunk(void *arg, int w) {
 }
 
 /* Adds the round's chunk gradients, in chunk order, to worker w's slice of
-** the parameters: every element sees the same sequence of additions. */
+** the parameters: every element sees the same sequence of additions. The
+** slices are the update's (update.c), so each worker's update reads the
+** sums its own core just wrote. */
 static void rt_job_reduce(void *arg, int w) {
     RtJob *job = arg;
     RtExec *ex = job->ex;
-    long p = ex->m->param_floats, workers = ex->plan->workers;
-    long lo = p * w / workers, hi = p * (w + 1) / workers, c, i;
+    long p = ex->m->param_floats, c, i;
+    int workers = ex->plan->workers;
+    long lo = rt_range_cut(p, workers, w), hi = rt_range_cut(p, workers, w + 1);
     nnc_real *total = ex->block->grads;
     for (c = job->first; c < job->first + workers && c < job->chunks; c++) {
         const nnc_real *g = ex->block->workers[c - job->first].grads;

@@ -6,7 +6,8 @@
 #   - with K = 1, 2, 3 ranks the weights and history equal one process with
 #     the same global batch (bit for bit, which is stronger than SPEC's
 #     1e-5), with dropout, a validation split and --threads inside the ranks,
-#     and with a model past the size the runtime splits among threads;
+#     and with a model past the size the runtime splits among threads
+#     (whose one-process weights are also the same for 1, 2 and 3 threads);
 #   - two runs with the same K write the same bytes;
 #   - a checkpoint written by 2 ranks resumes on 3 to the uninterrupted bytes;
 #   - only rank 0 prints progress;
@@ -106,6 +107,11 @@ EOF
 if "$NNC" "$tmp/wide.nn" -o "$tmp/wide.c" && cc $CFLAGS "$tmp/wide.c" -o "$tmp/wide" -lm -lpthread &&
     "$MPICC" $CFLAGS -DNNC_MPI "$tmp/wide.c" -o "$tmp/wide_mpi" -lm &&
     "$tmp/wide" train $digits --verbose 0 --save "$tmp/w1.st"; then
+    # One process: the chunk gradients summed and updated by 2 and 3 threads.
+    for t in 2 3; do
+        "$tmp/wide" train $digits --verbose 0 --threads $t --save "$tmp/w1.t$t.st" &&
+            cmp -s "$tmp/w1.st" "$tmp/w1.t$t.st" && ok || bad "82,610 parameters, --threads $t: weights differ from 1 thread"
+    done
     for k in 2 3; do
         mpi -np $k "$tmp/wide_mpi" train $digits --verbose 0 --threads 2 --save "$tmp/w$k.st" &&
             cmp -s "$tmp/w1.st" "$tmp/w$k.st" && ok || bad "82,610 parameters, $k ranks: weights differ from one process"
