@@ -275,13 +275,15 @@ static void rt_dist_allgather(nnc_real *buf) {
 void rt_dist_update(RtExec *ex, long step, double learning_rate) {
     const NncModel *m = ex->m;
     RtBlock *b = ex->block;
+    double t0;
     if (rt_dist_size() == 1) {
         rt_update_range(ex, step, learning_rate, 0, m->param_floats);
     } else if (m->update_whole_range) {
+        t0 = rt_prof_clock();
         rt_dist_allgather(b->grads);
+        rt_prof_since(m, RT_PROF_EXCHANGE, t0, 0);
         rt_update_range(ex, step, learning_rate, 0, m->param_floats);
     } else {
-        double t0;
         rt_update_range(ex, step, learning_rate, rt_dist_seg(m, rt_dist.rank),
                         rt_dist_seg(m, rt_dist.rank + 1));
         t0 = rt_prof_clock();

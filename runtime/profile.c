@@ -25,6 +25,16 @@ void rt_prof_kernel(const NncModel *m, int kind, double seconds, long rows) {
         rt_prof.flops[kind] += m->flops[2 * kind] + m->flops[2 * kind + 1] * (double)rows;
 }
 
+/* The optimizer step over [lo, hi) that began at t0: under MPI a rank
+** updates its segment, so the step's operations count in proportion. */
+void rt_prof_update(const NncModel *m, double t0, long lo, long hi) {
+    if (!rt_prof.on)
+        return;
+    rt_prof.seconds[RT_PROF_UPDATE] += rt_now() - t0;
+    rt_prof.calls[RT_PROF_UPDATE]++;
+    rt_prof.flops[RT_PROF_UPDATE] += m->flops[2 * RT_PROF_UPDATE] * (double)(hi - lo) / (double)m->param_floats;
+}
+
 double rt_prof_clock(void) {
     return rt_prof.on ? rt_now() : 0;
 }

@@ -469,6 +469,7 @@ typedef struct RtProfile {
 } RtProfile;
 extern RtProfile rt_prof;
 void rt_prof_kernel(const NncModel *m, int kind, double seconds, long rows);
+void rt_prof_update(const NncModel *m, double t0, long lo, long hi);
 /* The clock when --profile is on (0 when off), and the call of `kind`
 ** over `rows` rows that began at t0, recorded when it is on. */
 double rt_prof_clock(void);

@@ -194,7 +194,7 @@ static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
     for (b = 0; b < steps; b++) {
         long first = b * bs, rows = n - first < bs ? n - first : bs;
         uint64_t drop = rt_subseed(tr->seed, RT_STREAM_DROPOUT, (uint64_t)tr->step + 1);
-        double sum, loss, t0;
+        double sum, loss;
         long allocs = rt_heap_allocs;
         sum = rt_dist_batch_gradients(&tr->exec, &tr->train, tr->index + first, rows, drop,
                                       &tr->metrics);
@@ -202,10 +202,8 @@ static int rt_train_batches(RtTrainer *tr, RtProgress *pg) {
         if (!isfinite(loss))
             return rt_train_diverged(tr, pg, b + 1, steps, loss, "loss");
         tr->step++;
-        t0 = rt_prof_clock();
         rt_dist_update(&tr->exec, tr->step, tr->lr);
         if (rt_prof.on) {
-            rt_prof_kernel(m, RT_PROF_UPDATE, rt_now() - t0, 0);
             rt_prof.steps++;
             rt_prof.step_allocs += rt_heap_allocs - allocs;
         }

@@ -32,6 +32,7 @@ static void rt_update_piece(void *arg, int w) {
 
 void rt_update_range(RtExec *ex, long step, double learning_rate, long lo, long hi) {
     RtUpdateJob job;
+    double t0 = rt_prof_clock();
     job.ex = ex;
     job.step = step;
     job.lo = lo;
@@ -41,4 +42,5 @@ void rt_update_range(RtExec *ex, long step, double learning_rate, long lo, long 
         ex->m->update(ex->block->params, ex->block->grads, ex->block->opt, step, learning_rate, lo, hi);
     else
         rt_pool_run(ex->pool, rt_update_piece, &job);
+    rt_prof_update(ex->m, t0, lo, hi);
 }
