@@ -266,29 +266,27 @@ static void rt_dist_gradient(RtDistJob *job, long chunks) {
     MPI_Waitall(n_out, out, MPI_STATUSES_IGNORE);
 }
 
-/* Every rank's segment of buf, from that rank to all. */
-static void rt_dist_allgather(nnc_real *buf) {
+/* Every rank's segment of buf, from that rank to all; an exchange in
+** --profile. */
+static void rt_dist_allgather(const NncModel *m, nnc_real *buf) {
+    double t0 = rt_prof_clock();
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, rt_dist.seg_counts, rt_dist.seg_starts,
                    RT_DIST_REAL, rt_dist.comm);
+    rt_prof_since(m, RT_PROF_EXCHANGE, t0, 0);
 }
 
 void rt_dist_update(RtExec *ex, long step, double learning_rate) {
     const NncModel *m = ex->m;
     RtBlock *b = ex->block;
-    double t0;
     if (rt_dist_size() == 1) {
         rt_update_range(ex, step, learning_rate, 0, m->param_floats);
     } else if (m->update_whole_range) {
-        t0 = rt_prof_clock();
-        rt_dist_allgather(b->grads);
-        rt_prof_since(m, RT_PROF_EXCHANGE, t0, 0);
+        rt_dist_allgather(m, b->grads);
         rt_update_range(ex, step, learning_rate, 0, m->param_floats);
     } else {
         rt_update_range(ex, step, learning_rate, rt_dist_seg(m, rt_dist.rank),
                         rt_dist_seg(m, rt_dist.rank + 1));
-        t0 = rt_prof_clock();
-        rt_dist_allgather(b->params);
-        rt_prof_since(m, RT_PROF_EXCHANGE, t0, 0);
+        rt_dist_allgather(m, b->params);
     }
 }
 

@@ -72,14 +72,16 @@ static void *rt_pool_thread(void *arg) {
     RtPoolSlot *slot = arg;
     struct RtPool *p = slot->pool;
     unsigned long seen = 0;
+    int quit;
     for (;;) {
         rt_pool_poll(&p->generation, seen, 1);
         pthread_mutex_lock(&p->mu);
         while (p->generation == seen && !p->quit)
             pthread_cond_wait(&p->go, &p->mu);
         seen = p->generation;
+        quit = p->quit;
         pthread_mutex_unlock(&p->mu);
-        if (p->quit)
+        if (quit)
             break;
         p->task(p->arg, slot->worker);
         pthread_mutex_lock(&p->mu);

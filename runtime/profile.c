@@ -15,24 +15,27 @@ static const char *const rt_prof_names[RT_PROF_COUNT] = {
     "predict", "forward_backward", "eval_loss", "regularize", "update", "data",
     "exchange (MPI)"};
 
-/* One call of kernel `kind` over `rows` rows that took `seconds`. */
-void rt_prof_kernel(const NncModel *m, int kind, double seconds, long rows) {
+/* One call of `kind` that took `seconds` and did `part` of the kernel's
+** operations over `rows` rows. */
+static void rt_prof_add(const NncModel *m, int kind, double seconds, long rows, double part) {
     if (!rt_prof.on)
         return;
     rt_prof.seconds[kind] += seconds;
     rt_prof.calls[kind]++;
     if (kind < RT_PROF_DATA)
-        rt_prof.flops[kind] += m->flops[2 * kind] + m->flops[2 * kind + 1] * (double)rows;
+        rt_prof.flops[kind] += (m->flops[2 * kind] + m->flops[2 * kind + 1] * (double)rows) * part;
+}
+
+/* One call of kernel `kind` over `rows` rows that took `seconds`. */
+void rt_prof_kernel(const NncModel *m, int kind, double seconds, long rows) {
+    rt_prof_add(m, kind, seconds, rows, 1);
 }
 
 /* The optimizer step over [lo, hi) that began at t0: under MPI a rank
 ** updates its segment, so the step's operations count in proportion. */
 void rt_prof_update(const NncModel *m, double t0, long lo, long hi) {
-    if (!rt_prof.on)
-        return;
-    rt_prof.seconds[RT_PROF_UPDATE] += rt_now() - t0;
-    rt_prof.calls[RT_PROF_UPDATE]++;
-    rt_prof.flops[RT_PROF_UPDATE] += m->flops[2 * RT_PROF_UPDATE] * (double)(hi - lo) / (double)m->param_floats;
+    if (rt_prof.on)
+        rt_prof_add(m, RT_PROF_UPDATE, rt_now() - t0, 0, (double)(hi - lo) / (double)m->param_floats);
 }
 
 double rt_prof_clock(void) {
