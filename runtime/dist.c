@@ -48,6 +48,7 @@
 #endif
 
 enum { RT_DIST_TAG_GRADIENT = 1, RT_DIST_TAG_LOGS = 3 };
+enum { RT_DIST_FOLD_BLOCK = 2048 }; /* reals: a block of the sum stays in L1 */
 
 /* The communicator and the buffers of a data-parallel run. */
 typedef struct RtDist {
@@ -81,9 +82,21 @@ typedef struct RtDist {
     long cursor;                /* positions of the epoch already computed */
     long batch_rows, train_rows;
     int *counts;                /* 4 × size: send, send offsets, recv, recv offsets */
+    /* When every rank is on one node (and NNC_MPI_SHARED is not 0), the
+    ** chunk gradients and the updated segments live in a shared window and
+    ** are read in place instead of sent: no copy through the kernel. The
+    ** home rows too: a rank reads the rows of its chunks where their home
+    ** rank keeps them, and no rows are swapped each epoch. */
+    int shared;
+    MPI_Comm node;             /* MPI_COMM_NULL until the first training */
+    MPI_Win win, rows_win;     /* while shared */
+    nnc_real **peer;           /* 2 × size: each rank's part of win, then of rows_win */
+    const nnc_real **chunk_grads; /* batch_chunks: where each chunk's gradient is */
 } RtDist;
 
 static RtDist rt_dist; /* active = 0: one process until rt_dist_main */
+
+static const nnc_real *rt_dist_home_row(long i);
 
 int rt_dist_rank(void) {
     return rt_dist.active ? rt_dist.rank : 0;
@@ -126,7 +139,8 @@ static void rt_dist_chunk(void *arg, int w) {
     if (job->train && rt_dist.sharded) {
         long wd = rt_dist.n_x + rt_dist.n_t;
         for (r = 0; r < rn; r++) {
-            const nnc_real *src = rt_dist.recv_x + job->idx[r0 - job->pos0 + r] * wd;
+            long at = job->idx[r0 - job->pos0 + r];
+            const nnc_real *src = rt_dist.shared ? rt_dist_home_row(at) : rt_dist.recv_x + at * wd;
             memcpy(k->x + r * d->n_x, src, sizeof(nnc_real) * (size_t)d->n_x);
             memcpy(k->t + r * d->n_t, src + d->n_x, sizeof(nnc_real) * (size_t)d->n_t);
         }
@@ -230,6 +244,16 @@ static int rt_dist_owner(long chunks, long c) {
     return r;
 }
 
+/* Chunk c's share of a gradient, g, into acc: chunk 0 starts the sum. */
+static void rt_dist_fold(nnc_real *acc, const nnc_real *g, long len, long c) {
+    long e;
+    if (c == 0)
+        memcpy(acc, g, sizeof(nnc_real) * (size_t)len);
+    else
+        for (e = 0; e < len; e++)
+            acc[e] += g[e];
+}
+
 /* The reduce-scatter: this rank sends segment q of each of its chunk
 ** gradients to rank q, receives its own segment of every other chunk, and
 ** folds them in chunk order into its segment of grads (chunk 0 starts the
@@ -238,7 +262,7 @@ static int rt_dist_owner(long chunks, long c) {
 static void rt_dist_gradient(RtDistJob *job, long chunks) {
     const NncModel *m = job->ex->m;
     long p = m->param_floats, s0 = rt_dist_seg(m, rt_dist.rank), len = rt_dist_seg(m, rt_dist.rank + 1) - s0;
-    long c, e;
+    long c;
     nnc_real *acc = job->ex->block->grads + s0;
     MPI_Request *in = rt_dist.requests, *out = in + chunks;
     int q, n_out = 0;
@@ -257,13 +281,64 @@ static void rt_dist_gradient(RtDistJob *job, long chunks) {
         int mine = c >= job->lo && c < job->hi;
         const nnc_real *g = mine ? rt_dist.grads + (c - job->lo) * p + s0 : rt_dist.fold + c * len;
         MPI_Wait(&in[c], MPI_STATUS_IGNORE);
-        if (c == 0)
-            memcpy(acc, g, sizeof(nnc_real) * (size_t)len);
-        else
-            for (e = 0; e < len; e++)
-                acc[e] += g[e];
+        rt_dist_fold(acc, g, len, c);
     }
     MPI_Waitall(n_out, out, MPI_STATUSES_IGNORE);
+}
+
+/* A window of `floats` reals on every rank of the node; parts[q] is rank
+** q's. Its failure, like any MPI error, ends the job. */
+static nnc_real *rt_dist_window(long floats, MPI_Win *win, nnc_real **parts) {
+    MPI_Info info;
+    void *base;
+    int q;
+    MPI_Info_create(&info);
+    MPI_Info_set(info, "alloc_shared_noncontig", "true");
+    MPI_Win_allocate_shared((MPI_Aint)(sizeof(nnc_real) * (size_t)floats), (int)sizeof(nnc_real), info,
+                            rt_dist.node, &base, win);
+    MPI_Info_free(&info);
+    for (q = 0; q < rt_dist.size; q++) {
+        MPI_Aint bytes;
+        int unit;
+        MPI_Win_shared_query(*win, q, &bytes, &unit, &parts[q]);
+    }
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, *win);
+    return base;
+}
+
+/* Every rank's writes to window w are visible to every rank. */
+static void rt_dist_fence(MPI_Win w) {
+    MPI_Win_sync(w);
+    MPI_Barrier(rt_dist.node);
+    MPI_Win_sync(w);
+}
+
+/* Rank q's updated segment, in its part of the window after its chunk
+** gradients. */
+static nnc_real *rt_dist_staged(const NncModel *m, int q) {
+    return rt_dist.peer[q] + rt_dist.train_chunks * m->param_floats;
+}
+
+/* The reduce-scatter on one node: the same fold, reading every chunk's
+** gradient where its rank wrote it; the whole gradient when the update
+** cannot be cut. */
+static void rt_dist_gradient_shared(RtDistJob *job, long chunks) {
+    const NncModel *m = job->ex->m;
+    long p = m->param_floats, s0 = m->update_whole_range ? 0 : rt_dist_seg(m, rt_dist.rank);
+    long s1 = m->update_whole_range ? p : rt_dist_seg(m, rt_dist.rank + 1), c, b;
+    const nnc_real **g = rt_dist.chunk_grads;
+    nnc_real *acc = job->ex->block->grads;
+    for (c = 0; c < chunks; c++) {
+        int r = rt_dist_owner(chunks, c);
+        g[c] = rt_dist.peer[r] + (c - rt_dist_lo(chunks, r)) * p;
+    }
+    rt_dist_fence(rt_dist.win);
+    /* A block at a time, so that the sum is written to memory once. */
+    for (b = s0; b < s1; b += RT_DIST_FOLD_BLOCK) {
+        long n = s1 - b < RT_DIST_FOLD_BLOCK ? s1 - b : RT_DIST_FOLD_BLOCK;
+        for (c = 0; c < chunks; c++)
+            rt_dist_fold(acc + b, g[c] + b, n, c);
+    }
 }
 
 /* Every rank's segment of buf, from that rank to all; an exchange in
@@ -275,18 +350,39 @@ static void rt_dist_allgather(const NncModel *m, nnc_real *buf) {
     rt_prof_since(m, RT_PROF_EXCHANGE, t0, 0);
 }
 
+/* The all-gather of the parameters on one node: this rank stages its
+** segment, and copies every other rank's from where that rank staged it. */
+static void rt_dist_allgather_shared(const NncModel *m, nnc_real *params) {
+    double t0 = rt_prof_clock();
+    int q;
+    memcpy(rt_dist_staged(m, rt_dist.rank), params + rt_dist.seg_starts[rt_dist.rank],
+           sizeof(nnc_real) * (size_t)rt_dist.seg_counts[rt_dist.rank]);
+    rt_dist_fence(rt_dist.win);
+    for (q = 0; q < rt_dist.size; q++)
+        if (q != rt_dist.rank)
+            memcpy(params + rt_dist.seg_starts[q], rt_dist_staged(m, q),
+                   sizeof(nnc_real) * (size_t)rt_dist.seg_counts[q]);
+    rt_prof_since(m, RT_PROF_EXCHANGE, t0, 0);
+}
+
 void rt_dist_update(RtExec *ex, long step, double learning_rate) {
     const NncModel *m = ex->m;
     RtBlock *b = ex->block;
     if (rt_dist_size() == 1) {
         rt_update_range(ex, step, learning_rate, 0, m->param_floats);
     } else if (m->update_whole_range) {
-        rt_dist_allgather(m, b->grads);
+        if (rt_dist.shared)
+            rt_dist_fence(rt_dist.win); /* every rank has read the chunk gradients */
+        else
+            rt_dist_allgather(m, b->grads);
         rt_update_range(ex, step, learning_rate, 0, m->param_floats);
     } else {
         rt_update_range(ex, step, learning_rate, rt_dist_seg(m, rt_dist.rank),
                         rt_dist_seg(m, rt_dist.rank + 1));
-        rt_dist_allgather(m, b->params);
+        if (rt_dist.shared)
+            rt_dist_allgather_shared(m, b->params);
+        else
+            rt_dist_allgather(m, b->params);
     }
 }
 
@@ -384,7 +480,10 @@ static double rt_dist_run(RtDistJob *job, RtMetrics *mt) {
     ** every rank. */
     if (job->train) {
         double t0 = rt_prof_clock();
-        rt_dist_gradient(job, chunks);
+        if (rt_dist.shared)
+            rt_dist_gradient_shared(job, chunks);
+        else
+            rt_dist_gradient(job, chunks);
         rt_prof_since(m, RT_PROF_EXCHANGE, t0, 0);
     }
     if (job->lo < job->hi) {
@@ -457,19 +556,23 @@ int rt_dist_shard(RtTrainer *tr) {
         rt_dist_span(b0, n - b0 < tr->batch_rows ? n - b0 : tr->batch_rows, rt_dist.rank, &p0, &p1);
         rt_dist.need += p1 - p0;
     }
-    if ((double)rt_dist.home_rows * (double)w > 2147483647.0 ||
-        (double)rt_dist.need * (double)w > 2147483647.0) {
+    if (!rt_dist.shared && ((double)rt_dist.home_rows * (double)w > 2147483647.0 ||
+                            (double)rt_dist.need * (double)w > 2147483647.0)) {
         rt_error("%s: %ld rows of %ld numbers are too many for %d ranks (one MPI message "
                  "each); run more ranks", tr->o->data, n, w, rt_dist.size);
         return -1;
     }
-    rt_dist.home = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.home_rows * w), "the rank's rows");
-    rt_dist.send = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.home_rows * w), "the rows to send");
-    rt_dist.recv_x = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.need * w), "the epoch's rows");
-    rt_dist.local = rt_alloc(sizeof(long) * (size_t)rt_dist.need, "the epoch's order");
-    rt_dist.counts = rt_alloc(sizeof(int) * (size_t)(6 * rt_dist.size), "the exchange's counts");
-    if (!rt_dist.home || !rt_dist.send || !rt_dist.recv_x || !rt_dist.local || !rt_dist.counts)
-        return -1;
+    if (rt_dist.shared) {
+        rt_dist.home = rt_dist_window(rt_dist.home_rows * w, &rt_dist.rows_win, rt_dist.peer + rt_dist.size);
+    } else {
+        rt_dist.home = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.home_rows * w), "the rank's rows");
+        rt_dist.send = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.home_rows * w), "the rows to send");
+        rt_dist.recv_x = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.need * w), "the epoch's rows");
+        rt_dist.local = rt_alloc(sizeof(long) * (size_t)rt_dist.need, "the epoch's order");
+        rt_dist.counts = rt_alloc(sizeof(int) * (size_t)(6 * rt_dist.size), "the exchange's counts");
+        if (!rt_dist.home || !rt_dist.send || !rt_dist.recv_x || !rt_dist.local || !rt_dist.counts)
+            return -1;
+    }
     for (i = 0; i < rt_dist.home_rows; i++) {
         nnc_real *dst = rt_dist.home + i * w;
         long row = rt_dist.home_first + i;
@@ -497,6 +600,8 @@ int rt_dist_shard(RtTrainer *tr) {
         memcpy(rt_dist.val_buf + (b - a) * tr->val.n_x, tr->val.t + a * tr->val.n_t,
                sizeof(nnc_real) * (size_t)((b - a) * tr->val.n_t));
     }
+    if (rt_dist.shared)
+        rt_dist_fence(rt_dist.rows_win);
     /* The statistics of normalize() came from every row before this. */
     rt_data_free(&tr->data);
     rt_data_free(&tr->val_data);
@@ -505,12 +610,18 @@ int rt_dist_shard(RtTrainer *tr) {
     return 0;
 }
 
+/* Training row i, where its home rank keeps it (one node). */
+static const nnc_real *rt_dist_home_row(long i) {
+    int home = rt_dist_home_of(i);
+    return rt_dist.peer[rt_dist.size + home] + (i - rt_dist_home_start(home)) * (rt_dist.n_x + rt_dist.n_t);
+}
+
 void rt_dist_epoch(const long *idx) {
     long n = rt_dist.train_rows, bs = rt_dist.batch_rows, w = rt_dist.n_x + rt_dist.n_t;
     long b0, p, p0, p1, j = 0;
     int k = rt_dist.size, q, *sc = rt_dist.counts, *sd = sc + k, *rc = sd + k, *rd = rc + k;
     int *scur = rd + k, *rcur = scur + k;
-    if (!rt_dist.sharded)
+    if (!rt_dist.sharded || rt_dist.shared)
         return;
     memset(rt_dist.counts, 0, sizeof(int) * (size_t)(6 * k));
     for (q = 0; q < k; q++)
@@ -562,7 +673,7 @@ double rt_dist_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, 
     job.idx = idx;
     job.pos0 = 0;
     job.n = n;
-    if (rt_dist.sharded) {
+    if (rt_dist.sharded && !rt_dist.shared) {
         /* This rank's rows of the batch came with the epoch's exchange. */
         long p0, p1;
         rt_dist_span(0, n, rt_dist.rank, &p0, &p1);
@@ -606,6 +717,40 @@ static int rt_dist_same_data(const RtRows *train, const RtRows *val) {
     return 0;
 }
 
+/* Whether every rank is on this rank's node and no rank's NNC_MPI_SHARED
+** is 0; the ranks decide together. */
+static int rt_dist_one_node(void) {
+    const char *env = getenv("NNC_MPI_SHARED");
+    int mine, all, n;
+    if (rt_dist.node == MPI_COMM_NULL)
+        MPI_Comm_split_type(rt_dist.comm, MPI_COMM_TYPE_SHARED, rt_dist.rank, MPI_INFO_NULL,
+                            &rt_dist.node);
+    MPI_Comm_size(rt_dist.node, &n);
+    mine = n == rt_dist.size && !(env && strcmp(env, "0") == 0);
+    MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, rt_dist.comm);
+    return all;
+}
+
+/* Collective: only when every rank got this far. */
+static void rt_dist_unshare(void) {
+    MPI_Win *w[2];
+    int i;
+    w[0] = &rt_dist.win;
+    w[1] = &rt_dist.rows_win;
+    for (i = 0; i < 2; i++)
+        if (*w[i] != MPI_WIN_NULL) {
+            MPI_Win_unlock_all(*w[i]);
+            MPI_Win_free(w[i]);
+        }
+    rt_dist.shared = 0;
+    if (rt_dist.node != MPI_COMM_NULL)
+        MPI_Comm_free(&rt_dist.node);
+    free(rt_dist.peer);
+    free(rt_dist.chunk_grads);
+    rt_dist.peer = NULL;
+    rt_dist.chunk_grads = NULL;
+}
+
 int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long batch_rows) {
     const NncModel *m = ex->m;
     long chunk = ex->plan->chunk_rows, k = rt_dist.size;
@@ -618,8 +763,19 @@ int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long 
         return -1;
     rt_dist.max_chunks = max_chunks;
     rt_dist.train_chunks = train_chunks;
-    rt_dist.grads = rt_alloc(sizeof(nnc_real) * (size_t)(train_chunks * m->param_floats),
-                             "the chunk gradients");
+    rt_dist.shared = rt_dist_one_node();
+    if (rt_dist.shared) {
+        rt_dist.peer = rt_alloc(sizeof(nnc_real *) * (size_t)(2 * k), "the windows' parts");
+        rt_dist.chunk_grads = rt_alloc(sizeof(nnc_real *) * (size_t)((batch_rows + chunk - 1) / chunk),
+                                       "the chunk gradients' places");
+        if (!rt_dist.peer || !rt_dist.chunk_grads)
+            return -1;
+        /* this rank's chunk gradients, then its updated segment */
+        rt_dist.grads = rt_dist_window(train_chunks * m->param_floats + rt_dist_seg_most(m),
+                                       &rt_dist.win, rt_dist.peer);
+    } else
+        rt_dist.grads = rt_alloc(sizeof(nnc_real) * (size_t)(train_chunks * m->param_floats),
+                                 "the chunk gradients");
     rt_dist.y = rt_alloc(sizeof(nnc_real) * (size_t)(max_chunks * chunk * m->n_outputs),
                          "the chunk predictions");
     rt_dist.t = rt_alloc(sizeof(nnc_real) * (size_t)(max_chunks * chunk * m->target_width),
@@ -647,7 +803,8 @@ int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long 
 }
 
 void rt_dist_train_close(void) {
-    free(rt_dist.home);
+    if (!rt_dist.shared)
+        free(rt_dist.home);
     free(rt_dist.send);
     free(rt_dist.recv_x);
     free(rt_dist.local);
@@ -657,7 +814,8 @@ void rt_dist_train_close(void) {
     rt_dist.local = NULL;
     rt_dist.counts = NULL;
     rt_dist.sharded = 0;
-    free(rt_dist.grads);
+    if (!rt_dist.shared)
+        free(rt_dist.grads);
     free(rt_dist.fold);
     free(rt_dist.requests);
     free(rt_dist.seg_counts);
@@ -694,6 +852,8 @@ static int rt_dist_main(const NncModel *m, MPI_Comm comm, int argc, char **argv,
                         int (*run)(const NncModel *, int, char **)) {
     int rc;
     rt_dist.comm = comm;
+    rt_dist.node = MPI_COMM_NULL;
+    rt_dist.win = rt_dist.rows_win = MPI_WIN_NULL;
     MPI_Comm_rank(comm, &rt_dist.rank);
     MPI_Comm_size(comm, &rt_dist.size);
     rt_dist.active = 1;
@@ -707,6 +867,7 @@ static int rt_dist_main(const NncModel *m, MPI_Comm comm, int argc, char **argv,
                  rt_dist.size, rc);
         MPI_Abort(comm, rc);
     }
+    rt_dist_unshare();
     rt_dist.active = 0;
     return rc;
 }

@@ -3,7 +3,8 @@
 # `mpirun --oversubscribe`:
 #   - `nnc --mpi` and `mpicc -DNNC_MPI` on a plain file both build trainers
 #     (gcc and clang, -std=c99 -pedantic -Werror); the plain file needs no MPI;
-#   - with K = 1, 2, 3 ranks the weights and history equal one process with
+#   - with K = 1, 2, 3 ranks (sharing memory, and sending messages as ranks
+#     on several machines do) the weights and history equal one process with
 #     the same global batch (bit for bit, which is stronger than SPEC's
 #     1e-5), with dropout, a validation split and --threads inside the ranks,
 #     and with a model past the size the runtime splits among threads
@@ -79,6 +80,17 @@ for k in 1 2 3; do
     if cmp -s "$tmp/d1.st" "$tmp/d$k.k.st" && cmp -s "$tmp/d1.csv" "$tmp/d$k.k.csv"; then ok; else
         bad "digits, $k ranks × 2 threads: weights or history differ from one process"; fi
 done
+# Ranks on one machine share the gradients and rows through an MPI window;
+# ranks on several machines (or NNC_MPI_SHARED=0) send them: the same bytes.
+for k in 2 3; do
+    mpi -x NNC_MPI_SHARED=0 -np $k "$tmp/cancer_mpi" train $cancer $ca --save "$tmp/c$k.msg.st" \
+        --history "$tmp/c$k.msg.csv" && cmp -s "$tmp/c1.st" "$tmp/c$k.msg.st" &&
+        cmp -s "$tmp/c1.csv" "$tmp/c$k.msg.csv" && ok ||
+        bad "cancer, $k ranks sending messages: weights or history differ from one process"
+done
+mpi -x NNC_MPI_SHARED=0 -np 2 "$tmp/digits_mpi" train $digits $da --threads 2 --save "$tmp/d2.msg.st" &&
+    cmp -s "$tmp/d1.st" "$tmp/d2.msg.st" && ok ||
+    bad "digits, 2 ranks sending messages: weights differ from one process"
 # Under the sanitizers (make test-san) only nnc itself is instrumented:
 # building and the equalities above are enough there.
 [ "${MPI_QUICK:-0}" = 1 ] && result
@@ -116,6 +128,9 @@ if "$NNC" "$tmp/wide.nn" -o "$tmp/wide.c" && cc $CFLAGS "$tmp/wide.c" -o "$tmp/w
         mpi -np $k "$tmp/wide_mpi" train $digits --verbose 0 --threads 2 --save "$tmp/w$k.st" &&
             cmp -s "$tmp/w1.st" "$tmp/w$k.st" && ok || bad "82,610 parameters, $k ranks: weights differ from one process"
     done
+    mpi -x NNC_MPI_SHARED=0 -np 2 "$tmp/wide_mpi" train $digits --verbose 0 --save "$tmp/w2.msg.st" &&
+        cmp -s "$tmp/w1.st" "$tmp/w2.msg.st" && ok ||
+        bad "82,610 parameters, 2 ranks sending messages: weights differ from one process"
 else bad "the 82,610-parameter model"; fi
 # --profile under MPI: rank 0's kernels, and the exchanges between ranks.
 mpi -np 2 "$tmp/digits_mpi" train $digits $da --no-save --profile >"$tmp/profile.out" 2>&1
