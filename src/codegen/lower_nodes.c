@@ -360,6 +360,10 @@ static void softmax(Lw *w, const IrNode *n) {
                 if (pass == 2) dst(w, n, c, op2(w, LOP_DIV, lw_load(w, at, n->shape, c), local(w, s)));
             } while (lw_nest_next(&in));
         }
+        if (np_of(w, n)->lse >= 0) { /* plan.c rule 9 */
+            const IrNode *l = w->f->nodes.items[np_of(w, n)->lse];
+            dst(w, l, out.c, reduced(w, l, m, s, len));
+        }
         lb_close(&w->b);
     } while (lw_nest_next(&out));
 }
@@ -526,6 +530,11 @@ void lw_node(Lw *w, const IrNode *n) {
                                         ir_ops[n->op].name));
             matmul(w, mm);
         }
+        return;
+    }
+    if (np_of(w, n)->softmax >= 0) { /* plan.c rule 9 */
+        comment(w, n, arena_printf(w->arena, "logsumexp, computed by softmax %%%d,",
+                                   lw_number(w, w->f->nodes.items[np_of(w, n)->softmax])));
         return;
     }
     comment(w, n, ir_ops[n->op].name);

@@ -28,7 +28,11 @@
 **      sizes the tile for the target's registers, lower.h's LwTile), so
 **      each weight loaded serves every row of the tile, and large weights
 **      stream from memory once per tile.
-** Rules 4, 5, 7 and 8 are optimizations a backend may ignore: the values
+**   9. A logsumexp over the axis of a softmax of the same operand, both
+**      stored and in the same phase, is computed by the softmax from its
+**      max and sum (the loss of a softmax output with cross-entropy): the
+**      same additions in the same order, and half the exps.
+** Rules 4, 5, 7, 8 and 9 are optimizations a backend may ignore: the values
 ** are the same either way.
 */
 #include "codegen.h"
@@ -330,6 +334,29 @@ static void fuse(CgPlan *p) {
     }
 }
 
+/* ---- 9. a softmax's logsumexp ---- */
+
+static bool stored(const CgPlan *p, const IrNode *n) {
+    return p->node[n->id].live && p->node[n->id].place == CG_BUFFER;
+}
+
+static void softmax_lse(CgPlan *p) {
+    const IrFunc *f = p->f;
+    for (int id = 0; id < f->nodes.len; id++) {
+        const IrNode *sm = f->nodes.items[id];
+        if (sm->op != OP_SOFTMAX || !stored(p, sm)) continue;
+        for (int j = id + 1; j < f->nodes.len; j++) {
+            const IrNode *l = f->nodes.items[j];
+            if (l->op == OP_LOGSUMEXP && l->in[0] == sm->in[0] && l->axis == sm->axis && stored(p, l) &&
+                p->node[j].softmax < 0 && l->varying == sm->varying && p->node[j].phase == p->node[id].phase) {
+                p->node[id].lse = j;
+                p->node[j].softmax = id;
+                break;
+            }
+        }
+    }
+}
+
 /* ---- 7, 8. transposed copies, tiles ---- */
 
 /* W[i][k]·x[k] per row is a dot product per output: a serial chain that
@@ -462,7 +489,8 @@ CgPlan *cg_plan(Arena *a, const IrFunc *f, CgFuncKind kind, const CgLayout *layo
     p->unroll = unroll >= 0 ? unroll : CG_UNROLL_DEFAULT;
     p->node = ARENA_ARRAY(a, CgNodePlan, len + 1);
     for (int i = 0; i < len; i++)
-        p->node[i] = (CgNodePlan){.user = -1, .fused = -1, .grad_out = -1, .pos = -1, .tpos = -1};
+        p->node[i] = (CgNodePlan){.user = -1, .fused = -1, .grad_out = -1, .pos = -1, .tpos = -1, .lse = -1,
+                                  .softmax = -1};
     IrOutput *outs = ARENA_ARRAY(a, IrOutput, f->outputs.len + 1);
     int nouts = cg_outputs(f, outs, f->outputs.len + 1);
     count_uses(p, outs, nouts, frozen);
@@ -473,6 +501,7 @@ CgPlan *cg_plan(Arena *a, const IrFunc *f, CgFuncKind kind, const CgLayout *layo
         if (p->node[id].live) place_node(p, &nd, f->nodes.items[id], frozen && frozen[id]);
     fuse(p);
     phases(p);
+    softmax_lse(p);
     allocate(p);
     transposes(p);
     tiles(p);
