@@ -86,18 +86,26 @@ static double seconds(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 static float x[256 * $n_in], y[256 * $n_out];
+/* Microseconds per row of predict_batch over n rows: 20 calls to warm
+** up, then calls for at least 0.3 s, as the peers measure. */
+static double per_row(int n) {
+    long calls = 0, r;
+    double t0, dt;
+    for (r = 0; r < 20; r++) ${name}_predict_batch(x, y, n);
+    t0 = seconds();
+    do {
+        for (r = 0; r < 16; r++) { x[(calls + r) % $n_in] += 1e-6f; ${name}_predict_batch(x, y, n); }
+        calls += 16;
+        dt = seconds() - t0;
+    } while (dt < 0.3);
+    return dt / calls / n * 1e6;
+}
 int main(void) {
-    long reps, r;
-    double t0, b1, b256;
+    long r;
+    double b1, b256;
     for (r = 0; r < 256 * $n_in; r++) x[r] = (float)(r % 7) / 7.0f;
-    reps = 20000000 / ($n_in * $n_out + 1000) + 100;
-    t0 = seconds();
-    for (r = 0; r < reps; r++) { x[r % $n_in] += 1e-6f; ${name}_predict(x, y); }
-    b1 = (seconds() - t0) / reps * 1e6;
-    reps = reps / 64 + 5;
-    t0 = seconds();
-    for (r = 0; r < reps; r++) { x[r % $n_in] += 1e-6f; ${name}_predict_batch(x, y, 256); }
-    b256 = (seconds() - t0) / reps / 256 * 1e6;
+    b1 = per_row(1);
+    b256 = per_row(256);
     printf("%.4f %.4f %g\n", b1, b256, (double)y[0] * 0);
     return 0;
 }

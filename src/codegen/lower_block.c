@@ -193,21 +193,51 @@ static LIdx term(const Step *st, int q) {
 
 typedef void (*Each)(Lw *w, const Step *st, LIdx j, int c);
 
+/* The lanes of an overlapping last chunk, or 0. A block whose width
+** would leave two or more lanes after its last chunk of LW_MIN_LANES
+** instead ends with a chunk as wide as the others over its last columns:
+** 30 columns are 2 chunks of 16, not 16 + 8 + 4 and 2 scalar sums per
+** tile row (40 registers for 8 rows, where 32 exist). The last chunk
+** recomputes a few of the chunk before's sums, in sums of its own after
+** the block's width: the same terms in the same order, the same bits. */
+static int tail_lanes(const Step *st, int width) {
+    if (width < LW_MIN_LANES || width % LW_MIN_LANES < 2) return 0;
+    int lanes = st->lanes;
+    while (lanes > width) lanes /= 2;
+    return lanes;
+}
+
+static void lane_loop(Lw *w, const Step *st, LIdx first, int c, int lanes, Each each) {
+    lb_loop(&w->b, LV_J0, lbound(0), lbound(lanes), 1, LH_LANES);
+    each(w, st, lidx_add(first, lidx_var(LV_J0)), c);
+    lb_close(&w->b);
+}
+
+/* An overlapping last chunk (tail_lanes): stores write only its new
+** columns, one by one. */
+static void tail_chunks(Lw *w, const Step *st, int width, LIdx base, Each each, bool stores) {
+    int tail = tail_lanes(st, width), c = 0;
+    for (; c + tail <= width; c += tail) lane_loop(w, st, lidx_add(base, lidx_const(c)), c, tail, each);
+    if (!stores) {
+        lane_loop(w, st, lidx_add(base, lidx_const(width - tail)), width, tail, each);
+        return;
+    }
+    for (int i = c - (width - tail); i < tail; i++) each(w, st, lidx_add(base, lidx_const(width - tail + i)), width + i);
+}
+
 /* Chunk loops of st->lanes lanes, then of half as many and so on down to
-** LW_MIN_LANES, then the few lanes left, written out. The narrower chunks
-** keep a block's last columns in vector registers too: written out, the
-** lanes after the last full chunk are one scalar sum per lane and tile
-** row (112 for a tile of 8 rows by 30 columns), which no register file
-** holds. */
-static void chunks(Lw *w, const Step *st, int width, LIdx base, Each each) {
+** LW_MIN_LANES, then the few lanes left, written out (or an overlapping
+** last chunk, above). The narrower chunks keep a block's last columns in
+** vector registers too: written out, the lanes after the last full chunk
+** are one scalar sum per lane and tile row, which no register file holds. */
+static void chunks(Lw *w, const Step *st, int width, LIdx base, Each each, bool stores) {
     int c = 0;
+    if (tail_lanes(st, width)) {
+        tail_chunks(w, st, width, base, each, stores);
+        return;
+    }
     for (int lanes = st->lanes; lanes >= LW_MIN_LANES; lanes /= 2)
-        for (; c + lanes <= width; c += lanes) {
-            LIdx j = lidx_add(base, lidx_add(lidx_const(c), lidx_var(LV_J0)));
-            lb_loop(&w->b, LV_J0, lbound(0), lbound(lanes), 1, LH_LANES);
-            each(w, st, j, c);
-            lb_close(&w->b);
-        }
+        for (; c + lanes <= width; c += lanes) lane_loop(w, st, lidx_add(base, lidx_const(c)), c, lanes, each);
     for (; c < width; c++) each(w, st, lidx_add(base, lidx_const(c)), c);
 }
 
@@ -259,7 +289,8 @@ static void fold_tile(Lw *w, const Step *st, LIdx j, int c) {
 static void declare_sums(Lw *w, Step *st, int width, const char *name) {
     int n = st->tile ? st->tile : st->parts;
     for (int i = 0; i < n; i++) {
-        st->sums[i] = lb_local(&w->b, n > 1 ? arena_printf(w->arena, "%s%d", name, i) : name, width, false);
+        st->sums[i] = lb_local(&w->b, n > 1 ? arena_printf(w->arena, "%s%d", name, i) : name,
+                               width + tail_lanes(st, width), false);
         lb_decl(&w->b, st->sums[i], NULL);
     }
 }
@@ -276,7 +307,7 @@ static void sum_pass(Lw *w, Step *st, int width, LIdx base) {
         st->scalars[i] = lb_local(&w->b, n > 1 ? arena_printf(a, "av%d", i) : "av", 0, true);
         lb_decl(&w->b, st->scalars[i], acc->scalar(w, acc->ctx, st->tile ? i : 0, term(st, st->tile ? 0 : i)));
     }
-    chunks(w, st, width, base, update);
+    chunks(w, st, width, base, update, false);
     lb_close(&w->b);
 }
 
@@ -290,7 +321,7 @@ static void tile_parts(Lw *w, Step *st, int width, LIdx base) {
         declare_sums(w, &part, width, "part");
         sum_pass(w, &part, width, base);
         for (int t = 0; t < st->tile; t++) st->later[t] = part.sums[t];
-        chunks(w, st, width, base, fold_tile);
+        chunks(w, st, width, base, fold_tile, false);
         lb_close(&w->b);
     }
 }
@@ -300,8 +331,8 @@ static void block(Lw *w, Step *st, int width, LIdx base) {
     declare_sums(w, st, width, "acc");
     sum_pass(w, st, width, base);
     if (st->passes > 1) tile_parts(w, st, width, base);
-    if (st->parts > 1) chunks(w, st, width, base, fold_parts);
-    chunks(w, st, width, base, store);
+    if (st->parts > 1) chunks(w, st, width, base, fold_parts, false);
+    chunks(w, st, width, base, store, true);
     lb_close(&w->b);
 }
 
