@@ -759,6 +759,29 @@ static void rt_dist_unshare(void) {
     rt_dist.chunk_grads = NULL;
 }
 
+/* The chunk gradients and what the fold needs: on one node, a window
+** (this rank's chunk gradients, then its updated segment) and where each
+** chunk's gradient is; else buffers for the others' segments and the
+** requests that bring them. */
+static int rt_dist_exchange_buffers(const NncModel *m) {
+    long floats = rt_dist.train_chunks * m->param_floats, k = rt_dist.size;
+    if (rt_dist.shared) {
+        rt_dist.peer = rt_alloc(sizeof(nnc_real *) * (size_t)(2 * k), "the windows' parts");
+        rt_dist.chunk_grads = rt_alloc(sizeof(nnc_real *) * (size_t)rt_dist.batch_chunks,
+                                       "the chunk gradients' places");
+        if (!rt_dist.peer || !rt_dist.chunk_grads)
+            return -1;
+        rt_dist.grads = rt_dist_window(floats + rt_dist_seg_most(m), &rt_dist.win, rt_dist.peer);
+        return 0;
+    }
+    rt_dist.grads = rt_alloc(sizeof(nnc_real) * (size_t)floats, "the chunk gradients");
+    rt_dist.fold = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.batch_chunks * rt_dist_seg_most(m)),
+                            "the fold");
+    rt_dist.requests = rt_alloc(sizeof(MPI_Request) * (size_t)((1 + k) * rt_dist.batch_chunks),
+                                "the fold's requests");
+    return rt_dist.grads && rt_dist.fold && rt_dist.requests ? 0 : -1;
+}
+
 int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long batch_rows) {
     const NncModel *m = ex->m;
     long chunk = ex->plan->chunk_rows, k = rt_dist.size;
@@ -771,36 +794,21 @@ int rt_dist_train_open(RtExec *ex, const RtRows *train, const RtRows *val, long 
         return -1;
     rt_dist.max_chunks = max_chunks;
     rt_dist.train_chunks = train_chunks;
+    rt_dist.batch_chunks = (batch_rows + chunk - 1) / chunk;
     rt_dist.shared = rt_dist_one_node();
-    if (rt_dist.shared) {
-        rt_dist.peer = rt_alloc(sizeof(nnc_real *) * (size_t)(2 * k), "the windows' parts");
-        rt_dist.chunk_grads = rt_alloc(sizeof(nnc_real *) * (size_t)((batch_rows + chunk - 1) / chunk),
-                                       "the chunk gradients' places");
-        if (!rt_dist.peer || !rt_dist.chunk_grads)
-            return -1;
-        /* this rank's chunk gradients, then its updated segment */
-        rt_dist.grads = rt_dist_window(train_chunks * m->param_floats + rt_dist_seg_most(m),
-                                       &rt_dist.win, rt_dist.peer);
-    } else
-        rt_dist.grads = rt_alloc(sizeof(nnc_real) * (size_t)(train_chunks * m->param_floats),
-                                 "the chunk gradients");
+    if (rt_dist_exchange_buffers(m) != 0)
+        return -1;
     rt_dist.y = rt_alloc(sizeof(nnc_real) * (size_t)(max_chunks * chunk * m->n_outputs),
                          "the chunk predictions");
     rt_dist.t = rt_alloc(sizeof(nnc_real) * (size_t)(max_chunks * chunk * m->target_width),
                          "the chunk targets");
-    rt_dist.batch_chunks = (batch_rows + chunk - 1) / chunk;
-    rt_dist.fold = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.batch_chunks * rt_dist_seg_most(m)),
-                            "the fold");
-    rt_dist.requests = rt_alloc(sizeof(MPI_Request) * (size_t)((1 + k) * rt_dist.batch_chunks),
-                                "the fold's requests");
     rt_dist.seg_counts = rt_alloc(sizeof(int) * (size_t)(2 * k), "the segments");
     rt_dist.opt_counts = rt_alloc(sizeof(int) * (size_t)(2 * k), "the optimizer state's shares");
     rt_dist.opt_buf = rt_alloc(sizeof(nnc_real) * (size_t)(m->opt_floats + 1), "the optimizer state");
     rt_dist.loss = rt_alloc(sizeof(double) * (size_t)max_chunks, "the chunk losses");
     rt_dist.rows = rt_alloc(sizeof(long) * (size_t)max_chunks, "the chunk rows");
-    if (!rt_dist.grads || !rt_dist.fold || !rt_dist.requests || !rt_dist.seg_counts ||
-        !rt_dist.opt_counts || !rt_dist.opt_buf || !rt_dist.y || !rt_dist.t || !rt_dist.loss ||
-        !rt_dist.rows)
+    if (!rt_dist.seg_counts || !rt_dist.opt_counts || !rt_dist.opt_buf || !rt_dist.y || !rt_dist.t ||
+        !rt_dist.loss || !rt_dist.rows)
         return -1;
     rt_dist.seg_starts = rt_dist.seg_counts + k;
     for (q = 0; q < k; q++) {

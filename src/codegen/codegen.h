@@ -77,7 +77,7 @@ typedef struct CgNodePlan {
     int grad_out;  /* BATCH_SUM whose only use is OUT_GRAD: that output's index, else -1 */
     long tpos;     /* MATMUL W[i][k]·x[k] per row: where Wᵀ is copied (uniform scratch), else -1 */
     int tile;      /* MATMUL of a row by large weights: nonzero when tiled (lower_nodes.c) */
-    int lse;       /* SOFTMAX: the LOGSUMEXP of its operand it also computes, else -1; */
+    int lse;       /* SOFTMAX: the LOGSUMEXP of its operand it also computes, else -1 */
     int softmax;   /* LOGSUMEXP: the SOFTMAX that computes it, else -1 */
     bool unroll;   /* its loop nest is small enough to write out */
     int depth;     /* INLINE: the links of the expression it heads */

@@ -215,8 +215,8 @@ static void lane_loop(Lw *w, const Step *st, LIdx first, int c, int lanes, Each 
 
 /* An overlapping last chunk (tail_lanes): stores write only its new
 ** columns, one by one. */
-static void tail_chunks(Lw *w, const Step *st, int width, LIdx base, Each each, bool stores) {
-    int tail = tail_lanes(st, width), c = 0;
+static void tail_chunks(Lw *w, const Step *st, int width, int tail, LIdx base, Each each, bool stores) {
+    int c = 0;
     for (; c + tail <= width; c += tail) lane_loop(w, st, lidx_add(base, lidx_const(c)), c, tail, each);
     if (!stores) {
         lane_loop(w, st, lidx_add(base, lidx_const(width - tail)), width, tail, each);
@@ -231,9 +231,9 @@ static void tail_chunks(Lw *w, const Step *st, int width, LIdx base, Each each, 
 ** vector registers too: written out, the lanes after the last full chunk
 ** are one scalar sum per lane and tile row, which no register file holds. */
 static void chunks(Lw *w, const Step *st, int width, LIdx base, Each each, bool stores) {
-    int c = 0;
-    if (tail_lanes(st, width)) {
-        tail_chunks(w, st, width, base, each, stores);
+    int c = 0, tail = tail_lanes(st, width);
+    if (tail) {
+        tail_chunks(w, st, width, tail, base, each, stores);
         return;
     }
     for (int lanes = st->lanes; lanes >= LW_MIN_LANES; lanes /= 2)
