@@ -207,22 +207,26 @@ static int tail_lanes(const Step *st, int width) {
     return lanes;
 }
 
+/* Where the overlapping chunk's own sums start: the first multiple of its
+** lanes at or after the width, so that the sums split into whole vectors,
+** each of which a compiler can keep in a register. */
+static int tail_at(int width, int tail) {
+    return (width + tail - 1) / tail * tail;
+}
+
 static void lane_loop(Lw *w, const Step *st, LIdx first, int c, int lanes, Each each) {
     lb_loop(&w->b, LV_J0, lbound(0), lbound(lanes), 1, LH_LANES);
     each(w, st, lidx_add(first, lidx_var(LV_J0)), c);
     lb_close(&w->b);
 }
 
-/* An overlapping last chunk (tail_lanes): stores write only its new
-** columns, one by one. */
-static void tail_chunks(Lw *w, const Step *st, int width, int tail, LIdx base, Each each, bool stores) {
+/* An overlapping last chunk (tail_lanes), stored whole too: the columns
+** it shares with the chunk before get the same bits again (every node has
+** storage of its own, so no store reads what another wrote). */
+static void tail_chunks(Lw *w, const Step *st, int width, int tail, LIdx base, Each each) {
     int c = 0;
     for (; c + tail <= width; c += tail) lane_loop(w, st, lidx_add(base, lidx_const(c)), c, tail, each);
-    if (!stores) {
-        lane_loop(w, st, lidx_add(base, lidx_const(width - tail)), width, tail, each);
-        return;
-    }
-    for (int i = c - (width - tail); i < tail; i++) each(w, st, lidx_add(base, lidx_const(width - tail + i)), width + i);
+    lane_loop(w, st, lidx_add(base, lidx_const(width - tail)), tail_at(width, tail), tail, each);
 }
 
 /* Chunk loops of st->lanes lanes, then of half as many and so on down to
@@ -230,10 +234,10 @@ static void tail_chunks(Lw *w, const Step *st, int width, int tail, LIdx base, E
 ** last chunk, above). The narrower chunks keep a block's last columns in
 ** vector registers too: written out, the lanes after the last full chunk
 ** are one scalar sum per lane and tile row, which no register file holds. */
-static void chunks(Lw *w, const Step *st, int width, LIdx base, Each each, bool stores) {
+static void chunks(Lw *w, const Step *st, int width, LIdx base, Each each) {
     int c = 0, tail = tail_lanes(st, width);
     if (tail) {
-        tail_chunks(w, st, width, tail, base, each, stores);
+        tail_chunks(w, st, width, tail, base, each);
         return;
     }
     for (int lanes = st->lanes; lanes >= LW_MIN_LANES; lanes /= 2)
@@ -287,10 +291,10 @@ static void fold_tile(Lw *w, const Step *st, LIdx j, int c) {
 
 /* Zeroed sums: one per tile row, or one per part of a split row. */
 static void declare_sums(Lw *w, Step *st, int width, const char *name) {
-    int n = st->tile ? st->tile : st->parts;
+    int n = st->tile ? st->tile : st->parts, tail = tail_lanes(st, width);
     for (int i = 0; i < n; i++) {
         st->sums[i] = lb_local(&w->b, n > 1 ? arena_printf(w->arena, "%s%d", name, i) : name,
-                               width + tail_lanes(st, width), false);
+                               tail ? tail_at(width, tail) + tail : width, false);
         lb_decl(&w->b, st->sums[i], NULL);
     }
 }
@@ -307,7 +311,7 @@ static void sum_pass(Lw *w, Step *st, int width, LIdx base) {
         st->scalars[i] = lb_local(&w->b, n > 1 ? arena_printf(a, "av%d", i) : "av", 0, true);
         lb_decl(&w->b, st->scalars[i], acc->scalar(w, acc->ctx, st->tile ? i : 0, term(st, st->tile ? 0 : i)));
     }
-    chunks(w, st, width, base, update, false);
+    chunks(w, st, width, base, update);
     lb_close(&w->b);
 }
 
@@ -321,7 +325,7 @@ static void tile_parts(Lw *w, Step *st, int width, LIdx base) {
         declare_sums(w, &part, width, "part");
         sum_pass(w, &part, width, base);
         for (int t = 0; t < st->tile; t++) st->later[t] = part.sums[t];
-        chunks(w, st, width, base, fold_tile, false);
+        chunks(w, st, width, base, fold_tile);
         lb_close(&w->b);
     }
 }
@@ -331,8 +335,8 @@ static void block(Lw *w, Step *st, int width, LIdx base) {
     declare_sums(w, st, width, "acc");
     sum_pass(w, st, width, base);
     if (st->passes > 1) tile_parts(w, st, width, base);
-    if (st->parts > 1) chunks(w, st, width, base, fold_parts, false);
-    chunks(w, st, width, base, store, true);
+    if (st->parts > 1) chunks(w, st, width, base, fold_parts);
+    chunks(w, st, width, base, store);
     lb_close(&w->b);
 }
 

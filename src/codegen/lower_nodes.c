@@ -463,16 +463,17 @@ static void bs_store(Lw *w, const void *ctx, int row, LIdx j, LExpr *sum) {
 }
 
 /* dW[i][j] for a tile of rows i at once: each dy[r][j] loaded once serves
-** all of them. */
+** all of them. The rows after the last tile make one shorter tile: one
+** row at a time has too few chains of multiply-adds over the batch to
+** hide their latency (6-8 % of 30-30-15-1's training step). */
 static void batch_sum_tiles(Lw *w, BsRow *b, const LwAcc *acc, LwTile tile) {
     int rows = b->sq.dim[0], tiled = rows / tile.rows * tile.rows;
     b->outer[0] = lidx_var(LV_I0);
     LwTileLoop tl = {LV_I0, lbound(0), lbound(tiled), tile.rows};
     if (tiled) lw_acc_tile(w, acc, tile, &tl);
     if (tiled == rows) return;
-    lb_loop(&w->b, LV_I0, lbound(tiled), lbound(rows), 1, LH_NONE);
-    lw_acc(w, acc);
-    lb_close(&w->b);
+    b->outer[0] = lidx_const(tiled);
+    lw_acc_tile(w, acc, (LwTile){rows - tiled, tile.cols, tile.lanes}, NULL);
 }
 
 static void batch_sum_tiled(Lw *w, BsRow *b, const LwAcc *acc) {
