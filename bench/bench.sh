@@ -13,7 +13,8 @@
 # as a share of the FMA peak measured by ../shared/bench/fma_peak; the load
 # average before and after (a figure taken on a loaded machine is no
 # figure: check that both are near 0). Then inference: --emit=infer at
-# batch 1 and 256 rows against the hand-written C and its BLAS build.
+# batch 1 and 256 rows against the hand-written C and its BLAS build,
+# alternated and REPS times too, medians.
 #   NNC=build/nnc SHARED=../shared REPS=3 THREADS=1 bench/bench.sh [A B C D E]
 set -eu
 NNC=$(cd "$(dirname "${NNC:-build/nnc}")" && pwd)/$(basename "${NNC:-build/nnc}")
@@ -111,15 +112,21 @@ int main(void) {
 }
 C
     $CC -O2 -march=native -I"$work" "$work/${name}_lat.c" "$work/${name}_infer.c" -o "$work/${name}_lat" -lm
-    set -- $("$work/${name}_lat")
-    hand=$("$work/peers/c_mlp_naive" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 1 --n "$rows" --infer-min-time 0.3)
-    blas=$("$work/peers/c_mlp_blas" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 1 --n "$rows" --infer-min-time 0.3)
-    infer_rows="$infer_rows$(printf '| %s | %.3f | %.3f | %.4f | %.4f |' "$letter" "$1" "$(echo "$hand" | json infer_b1_us)" \
-        "$2" "$(echo "$blas" | json infer_b256_us_per_sample)")
+    # Alternated like the training rates, REPS times, medians.
+    n1="" n256="" h1="" b256="" rep=0
+    while [ $rep -lt "$REPS" ]; do
+        set -- $("$work/${name}_lat")
+        n1="$n1 $1" n256="$n256 $2"
+        h1="$h1 $("$work/peers/c_mlp_naive" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 1 --n "$rows" --infer-min-time 0.3 | json infer_b1_us)"
+        b256="$b256 $("$work/peers/c_mlp_blas" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 1 --n "$rows" --infer-min-time 0.3 | json infer_b256_us_per_sample)"
+        rep=$((rep + 1))
+    done
+    infer_rows="$infer_rows$(printf '| %s | %.3f | %.3f | %.4f | %.4f |' "$letter" "$(echo "$n1" | median)" \
+        "$(echo "$h1" | median)" "$(echo "$n256" | median)" "$(echo "$b256" | median)")
 "
 done
 echo
-echo "Inference (--emit=infer), microseconds:"
+echo "Inference (--emit=infer), microseconds, medians of $REPS:"
 echo
 echo "| model | nnc batch 1 | hand C batch 1 | nnc 256 rows, per row | hand C+BLAS 256 rows, per row |"
 echo "|---|---|---|---|---|"
