@@ -224,8 +224,7 @@ static void lane_loop(Lw *w, const Step *st, LIdx first, int c, int lanes, Each 
 ** it shares with the chunk before get the same bits again (every node has
 ** storage of its own, so no store reads what another wrote). */
 static void tail_chunks(Lw *w, const Step *st, int width, int tail, LIdx base, Each each) {
-    int c = 0;
-    for (; c + tail <= width; c += tail) lane_loop(w, st, lidx_add(base, lidx_const(c)), c, tail, each);
+    for (int c = 0; c + tail <= width; c += tail) lane_loop(w, st, lidx_add(base, lidx_const(c)), c, tail, each);
     lane_loop(w, st, lidx_add(base, lidx_const(width - tail)), tail_at(width, tail), tail, each);
 }
 
