@@ -9,6 +9,8 @@
 #     1e-5), with dropout, a validation split and --threads inside the ranks,
 #     and with a model past the size the runtime splits among threads
 #     (whose one-process weights are also the same for 1, 2 and 3 threads);
+#   - loaded weights, and early stopping that restores the best weights,
+#     give the same bytes as one process;
 #   - two runs with the same K write the same bytes;
 #   - a checkpoint written by 2 ranks resumes on 3 to the uninterrupted bytes;
 #   - only rank 0 prints progress;
@@ -91,6 +93,18 @@ done
 mpi -x NNC_MPI_SHARED=0 -np 2 "$tmp/digits_mpi" train $digits $da --threads 2 --save "$tmp/d2.msg.st" &&
     cmp -s "$tmp/d1.st" "$tmp/d2.msg.st" && ok ||
     bad "digits, 2 ranks sending messages: weights differ from one process"
+# Weights loaded by every rank, and early stopping that stops and restores
+# the best epoch's weights on every rank: on one machine the ranks keep one
+# copy of the parameters, which all of them write then.
+"$tmp/cancer" train $cancer --load "$tmp/c1.st" --epochs 300 --batch-size 100 --verbose 0 \
+    --save "$tmp/l1.st" --history "$tmp/l1.csv" || bad "cancer, --load: exit status $?"
+[ "$(wc -l <"$tmp/l1.csv")" -lt 301 ] && ok || bad "cancer, --load: early stopping did not stop"
+for k in 2 3; do
+    mpi -np $k "$tmp/cancer_mpi" train $cancer --load "$tmp/c1.st" --epochs 300 --batch-size 100 \
+        --verbose 0 --save "$tmp/l$k.st" --history "$tmp/l$k.csv" &&
+        cmp -s "$tmp/l1.st" "$tmp/l$k.st" && cmp -s "$tmp/l1.csv" "$tmp/l$k.csv" && ok ||
+        bad "cancer, --load and early stopping, $k ranks: weights or history differ from one process"
+done
 # Under the sanitizers (make test-san) only nnc itself is instrumented:
 # building and the equalities above are enough there.
 [ "${MPI_QUICK:-0}" = 1 ] && result
