@@ -175,8 +175,10 @@ static void backward_rule(Grad *g, IrNode *n, IrNode *dy, bool ps) {
     case OP_GT: case OP_GE: case OP_EQ: /* piecewise constant: no gradient */
     case OP_ONE_HOT: /* of a class index: no gradient */
         return;
-    case OP_RELU: /* relu'(x) = [x > 0]; 0 at 0 (SPEC 1.7) */
-        d = mul(g, dy, bin(g, OP_GT, x, num(g, 0)));
+    case OP_RELU: /* relu'(x) = [x > 0] = [y > 0]; 0 at 0 (SPEC 1.7). Read off y, so
+                     that x has one reader and the matmul that makes x can apply
+                     the bias and the relu in its epilogue and store y alone. */
+        d = mul(g, dy, bin(g, OP_GT, y, num(g, 0)));
         break;
     case OP_LEAKY_RELU: /* x if x ≥ 0 else α·x (SPEC 1.7): 1 if x ≥ 0 else α */
         d = select3(g, bin(g, OP_GE, x, num(g, 0)), dy, mul(g, dy, num(g, n->value)));
