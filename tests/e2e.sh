@@ -2,7 +2,8 @@
 # End-to-end tests of the C backend. For every examples/*.nn and every
 # valid golden model (tests/golden/{ir,grad}/*.nn, with its `# flags:`):
 #   - nnc emits the trainer in f32 and f64; gcc compiles each under
-#     -std=c99 -Wall -Wextra -pedantic -Werror, linking only -lm, and clang
+#     -std=c99 -Wall -Wextra -pedantic -Werror, linking only -lm (the f64
+#     one without GNU C vectors: -DNNC_NO_VECTORS), and clang
 #     checks each under the same flags;
 #   - ./model summary; a short train on examples/data/<model>_train.csv or
 #     on synthetic rows that fit the model's loss; gradcheck in f64;
@@ -46,9 +47,12 @@ one_model() {
         # shellcheck disable=SC2086
         run "gcc f32" gcc $STRICT -O2 m32.c -o m32-gcc -lm
         # The f64 trainer only serves gradcheck on small models: -O0 halves
-        # its compile time, the suite's largest cost.
+        # its compile time, the suite's largest cost. It is built without
+        # GNU C vectors, so that gradcheck runs the plain C that every vector
+        # chunk and transposed tile has after its #else (the harness and the
+        # f32 trainer run the vectors).
         # shellcheck disable=SC2086
-        run "gcc f64" gcc $STRICT -O0 m64.c -o m64-gcc -lm
+        run "gcc f64" gcc $STRICT -O0 -DNNC_NO_VECTORS m64.c -o m64-gcc -lm
     fi
     # clang's warnings are its front end's: checking the files is enough
     # (gcc's programs are the ones run).

@@ -218,13 +218,28 @@ void lb_set(LBuilder *b, int local, LIdx idx, LExpr *value) {
     s->value = value;
 }
 
-void lb_store(LBuilder *b, int buf, LIdx idx, LExpr *value, bool add) {
+LStmt *lb_store(LBuilder *b, int buf, LIdx idx, LExpr *value, bool add) {
     LStmt *s = append(b, LS_STORE);
     s->buf = buf;
     s->idx = idx;
     s->value = value;
     s->add = add;
     b->k->bufs.items[buf].written = true;
+    return s;
+}
+
+void lb_transpose(LBuilder *b, int buf, LIdx idx, long stride, LExpr *src, long src_stride, int size) {
+    if (src->kind != LX_LOAD) die("loop IR: a transposed tile reads a buffer");
+    LStmt *s = lb_store(b, buf, idx, src, false); /* the tile's first element, and then the rest */
+    s->kind = LS_TRANSPOSE;
+    s->stride = stride;
+    s->src_stride = src_stride;
+    s->step = size;
+}
+
+int loops_transpose_lane(int step, int d, bool high, int j) {
+    if (high) return j & d ? step + j : j + d;
+    return j & d ? step + j - d : j;
 }
 
 void lb_loss(LBuilder *b, LExpr *value, bool times_rows) {

@@ -87,7 +87,8 @@ static void stmt(Dump *d, const LStmt *s, int depth) {
         break;
     case LS_BLOCK: fputs("{\n", out); break;
     case LS_IF: {
-        static const char *const conds[] = {"if y {\n", "if step == 1 {\n", "if wide vectors {\n"};
+        static const char *const conds[] = {"if y {\n", "if step == 1 {\n", "if wide vectors {\n", "",
+                                            "if vector shuffles {\n"};
         if (s->cond == LC_IN_RANGE) fprintf(out, "if lo <= %ld < hi {\n", s->idx.c);
         else fputs(conds[s->cond], out);
         stmts(d, s->body, depth + 1);
@@ -131,6 +132,13 @@ static void stmt(Dump *d, const LStmt *s, int depth) {
         fputc('\n', out);
         return;
     case LS_COMMENT: fprintf(out, "# %s\n", s->text); return;
+    case LS_TRANSPOSE:
+        fprintf(out, "transpose %dx%d: %s[", s->step, s->step, d->k->bufs.items[s->buf].name);
+        index_of(d, s->idx);
+        fprintf(out, " + b * %ld + a] = %s[", s->stride, d->k->bufs.items[s->value->buf].name);
+        index_of(d, s->value->idx);
+        fprintf(out, " + a * %ld + b]\n", s->src_stride);
+        return;
     }
     stmts(d, s->body, depth + 1);
     fprintf(out, "%*s}\n", 4 * depth, "");

@@ -6,7 +6,7 @@
 **
 ** A LoopKernel is a tree of statements (loops with constant or row-count
 ** bounds, blocks, local declarations and assignments, stores to affine
-** indices, the loss) over expressions (constants, loads, locals, scalar
+** indices, tiles transposed in vector registers, the loss) over expressions (constants, loads, locals, scalar
 ** ops, the dropout mask). Everything a kernel does — the row loop, phases,
 ** tiles, transposed copies, epilogues, reductions, register-blocked
 ** accumulators, output writes — is decided by the lowering; a printer only
@@ -144,6 +144,8 @@ typedef enum LCond {
                    ** target is known — the C compiler's macros, LLVM's target */
     LC_IN_RANGE,   /* update: lo <= at < hi, at the statement's idx (a constant): the
                    ** NNC_RANGE_ALIGN elements from at are in the range */
+    LC_SHUFFLE,    /* the target picks a vector's lanes from two vectors (LS_TRANSPOSE):
+                   ** LLVM always, C where the compiler has the builtin */
 } LCond;
 
 typedef enum LsKind {
@@ -155,6 +157,9 @@ typedef enum LsKind {
     LS_STORE,   /* bufs[buf][idx] = value, or += with add */
     LS_LOSS,    /* loss += (double)value, times the row count with times_rows */
     LS_COMMENT, /* text */
+    LS_TRANSPOSE, /* a tile of step x step: bufs[buf][idx + b·stride + a] = the element
+                  ** a·src_stride + b after value (a load), for a, b < step; a vector per
+                  ** row of the tile, transposed in registers (under LC_SHUFFLE) */
 } LsKind;
 
 typedef struct LStmt {
@@ -166,6 +171,7 @@ typedef struct LStmt {
     LCond cond;
     int buf, local;
     LIdx idx;
+    long stride, src_stride; /* LS_TRANSPOSE */
     bool add, times_rows;
     LExpr *value;
     const char *text;
@@ -204,6 +210,14 @@ typedef struct LoopKernel {
 ** operations in the same order as the loop (loop_build.c). */
 bool loops_vector_chunk(const LoopKernel *k, const LStmt *s);
 
+/* LS_TRANSPOSE in registers, the same on every target: with d = 1, 2, 4, ...
+** < step in turn, each pair of row vectors (i, i + d), i & d == 0, becomes
+** the two shuffles of the pair whose lane j is lane loops_transpose_lane(step,
+** d, high, j) of the pair (below step: of row i; from step on: of row i + d,
+** less step); high for row i + d. Each stage swaps one bit of the row
+** index with the same bit of the column index. */
+int loops_transpose_lane(int step, int d, bool high, int j);
+
 /* The floating-point operations of one call over n rows: fixed + per_row · n
 ** (loop_count.c). */
 void loops_flops(const LoopKernel *k, double *fixed, double *per_row);
@@ -233,8 +247,9 @@ void lb_else(LBuilder *b); /* the open if's other branch */
 void lb_close(LBuilder *b);
 void lb_decl(LBuilder *b, int local, LExpr *value);
 void lb_set(LBuilder *b, int local, LIdx idx, LExpr *value);
-void lb_store(LBuilder *b, int buf, LIdx idx, LExpr *value, bool add);
+LStmt *lb_store(LBuilder *b, int buf, LIdx idx, LExpr *value, bool add);
 void lb_loss(LBuilder *b, LExpr *value, bool times_rows);
+void lb_transpose(LBuilder *b, int buf, LIdx idx, long stride, LExpr *src, long src_stride, int size);
 void lb_comment(LBuilder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 LBound lbound(long c);
 LBound lbound_rows(long rows, long c);

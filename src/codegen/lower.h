@@ -125,6 +125,7 @@ void lw_acc_tile(Lw *w, const LwAcc *acc, LwTile tile, const LwTileLoop *tl);
 #define LW_SPLIT_LANES 16
 #define LW_MIN_LANES 4 /* the narrowest chunk of lanes: a 128-bit vector of floats */
 #define LW_TRANSPOSE_BLOCK 16 /* columns of W (one cache line) a transposed copy reads together */
+#define LW_TRANSPOSE_TILE 8   /* rows and columns of a tile transposed in vector registers */
 
 /* lower_nodes.c */
 void lw_node(Lw *w, const IrNode *n);

@@ -131,6 +131,16 @@ static const char *const helper_text[H_COUNT] = {
                 "#define NNC_VSQRT16(v) __builtin_ia32_sqrtps512_mask(v, v, (unsigned short)-1, 4)\n"
                 "#endif\n"
                 "#endif\n",
+    [H_SHUFFLE] = "/* A vector of lanes picked from two by constant indices (a tile\n"
+                  "** transposed in registers), where the compiler has the builtin (clang,\n"
+                  "** gcc 12); other compilers copy the tile an element at a time. */\n"
+                  "#define NNC_SHUFFLE 0\n"
+                  "#if NNC_VECTORS && defined(__has_builtin)\n"
+                  "#if __has_builtin(__builtin_shufflevector)\n"
+                  "#undef NNC_SHUFFLE\n"
+                  "#define NNC_SHUFFLE 1\n"
+                  "#endif\n"
+                  "#endif\n",
     [H_MASK] = "/* Inverted dropout's mask element: keep = 1 / (1 - rate) with probability\n"
                "** 1 - rate, from the counter-based generator (kernel ABI). */\n"
                "static inline nnc_real nnc_mask(uint64_t seed, uint64_t row, uint64_t counter, double rate,\n"

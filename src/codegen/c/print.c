@@ -202,6 +202,31 @@ static bool accumulates(const LStmt *s) {
 
 static void stmts(Pr *p, const LStmt *s);
 
+/* A tile's rows as vectors r0.., the shuffles of loops_transpose_lane, its
+** columns stored as vectors. */
+static void transpose_tile(Pr *p, const LStmt *s) {
+    Arena *a = p->cf->arena;
+    CgText *t = p->body;
+    const char *src = p->k->bufs.items[s->value->buf].name, *dst = p->k->bufs.items[s->buf].name;
+    int n = s->step, gen = 0;
+    cg_c_block(t);
+    for (int i = 0; i < n; i++)
+        cg_c_line(t, "const nnc_v%d r%d_%d = NNC_LOAD(%d, %s + %s);", n, gen, i, n, src,
+                  lidx_text(a, lidx_add(s->value->idx, lidx_const(i * s->src_stride))));
+    for (int d = 1; d < n; d *= 2, gen++)
+        for (int i = 0; i < n; i++) {
+            int lo = i & ~d;
+            CgText lanes = {.arena = a};
+            for (int j = 0; j < n; j++) cg_c_printf(&lanes, ", %d", loops_transpose_lane(n, d, i & d, j));
+            cg_c_line(t, "const nnc_v%d r%d_%d = __builtin_shufflevector(r%d_%d, r%d_%d%s);", n, gen + 1, i, gen,
+                      lo, gen, lo + d, cg_c_text(&lanes));
+        }
+    for (int i = 0; i < n; i++)
+        cg_c_line(t, "NNC_STORE(%d, %s + %s, r%d_%d);", n, dst, lidx_text(a, lidx_add(s->idx, lidx_const(i * s->stride))),
+                  gen, i);
+    cg_c_close(t);
+}
+
 static bool simple(const LStmt *body) {
     return body && !body->next && (body->kind == LS_SET || body->kind == LS_STORE);
 }
@@ -240,8 +265,9 @@ static void stmt(Pr *p, const LStmt *s) {
         cg_c_close(t);
         break;
     case LS_IF:
-        if (s->cond == LC_WIDE) { /* chosen by the compiler's target macros */
-            cg_c_put(t, "#if NNC_WIDE_VECTORS\n");
+        if (s->cond == LC_WIDE || s->cond == LC_SHUFFLE) { /* chosen by the compiler's macros */
+            if (s->cond == LC_SHUFFLE) p->cf->helpers |= 1u << H_VECTORS | 1u << H_SHUFFLE;
+            cg_c_put(t, s->cond == LC_WIDE ? "#if NNC_WIDE_VECTORS\n" : "#if NNC_SHUFFLE\n");
             stmts(p, s->body);
             cg_c_put(t, "#else\n");
             stmts(p, s->orelse);
@@ -272,6 +298,9 @@ static void stmt(Pr *p, const LStmt *s) {
         break;
     case LS_COMMENT:
         cg_c_line(t, "/* %s */", cg_comment(a, s->text));
+        break;
+    case LS_TRANSPOSE:
+        transpose_tile(p, s);
         break;
     }
 }

@@ -249,6 +249,10 @@ static void branch(Lp *p, const LStmt *s) {
         stmts(p, strstr(p->lf->features, "+avx512f") ? s->body : s->orelse);
         return;
     }
+    if (s->cond == LC_SHUFFLE) { /* every target shuffles */
+        stmts(p, s->body);
+        return;
+    }
     LLVMValueRef cond;
     if (s->cond == LC_HAS_Y) {
         cond = LLVMBuildIsNotNull(p->b, p->y, "");
@@ -265,6 +269,29 @@ static void branch(Lp *p, const LStmt *s) {
     stmts(p, s->body);
     LLVMBuildBr(p->b, done);
     LLVMPositionBuilderAtEnd(p->b, done);
+}
+
+/* A tile's rows as vectors, the shuffles of loops_transpose_lane, its
+** columns stored as vectors. */
+static void transpose_tile(Lp *p, const LStmt *s) {
+    enum { MAX = 16 };
+    int n = s->step;
+    Vec v = {.lanes = (unsigned)n, .type = LLVMVectorType(p->lf->real, (unsigned)n)};
+    LLVMValueRef r[MAX], next[MAX], lane[MAX];
+    if (n > MAX) die("loop IR: a transposed tile of %d", n);
+    for (int i = 0; i < n; i++)
+        r[i] = vector_at(p, &v, buf_at(p, s->value->buf, lidx_add(s->value->idx, lidx_const(i * s->src_stride))), NULL);
+    for (int d = 1; d < n; d *= 2) {
+        for (int i = 0; i < n; i++) {
+            int lo = i & ~d;
+            for (int j = 0; j < n; j++)
+                lane[j] = LLVMConstInt(LLVMInt32TypeInContext(p->lf->ctx), (unsigned long long)loops_transpose_lane(n, d, i & d, j), 0);
+            next[i] = LLVMBuildShuffleVector(p->b, r[lo], r[lo + d], LLVMConstVector(lane, (unsigned)n), "");
+        }
+        memcpy(r, next, sizeof *r * (size_t)n);
+    }
+    for (int i = 0; i < n; i++)
+        vector_at(p, &v, buf_at(p, s->buf, lidx_add(s->idx, lidx_const(i * s->stride))), r[i]);
 }
 
 static void declare(Lp *p, const LStmt *s) {
@@ -302,6 +329,7 @@ static void stmt(Lp *p, const LStmt *s) {
     }
     case LS_LOSS: add_loss(p, s); break;
     case LS_COMMENT: break;
+    case LS_TRANSPOSE: transpose_tile(p, s); break;
     }
 }
 
