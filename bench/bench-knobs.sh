@@ -6,7 +6,9 @@
 #              --emit=exe; the spread (slowest over fastest) and each
 #              against LLVM;
 #   threads    --threads 2 over --threads 1 (the C trainer, gcc -O2), on
-#              the models named in THREAD_MODELS (default D E).
+#              the models named in THREAD_MODELS (default D E), with
+#              the latency between the two cores before each repetition
+#              (bench/core_latency.c), which the speedup follows.
 # Programs alternate within each repetition; figures are medians of REPS
 # (at least 3). Take them on a quiet machine: the load average is printed
 # before and after.
@@ -64,19 +66,24 @@ done
 echo
 echo "Training samples/s by thread count (gcc -O2 -march=native):"
 echo
-echo "| model | --threads 1 | --threads 2 | 2 over 1 |"
-echo "|---|---|---|---|"
+echo "| model | --threads 1 | --threads 2 | 2 over 1 | core-to-core ns |"
+echo "|---|---|---|---|---|"
 for letter in $THREAD_MODELS; do
     set -- $(model_$letter)
     name=$1 data=$SHARED/data/$6 epochs=$7
-    one="" two="" rep=0
+    one="" two="" lat="" rep=0
     while [ $rep -lt "$REPS" ]; do
+        lat="$lat $(core_latency)"
         one="$one $(nnc_rate "$work/$name-gcc-O2" "$data" "$epochs" 1)"
         two="$two $(nnc_rate "$work/$name-gcc-O2" "$data" "$epochs" 2)"
         rep=$((rep + 1))
     done
+    lat_all=$(echo "$lat" | sed 's/^ //; s/ /, /g')
     one=$(echo "$one" | median) two=$(echo "$two" | median)
-    printf '| %s | %.0f | %.0f | %.2fx |\n' "$letter" "$one" "$two" "$(calc "$two / $one")"
+    printf '| %s | %.0f | %.0f | %.2fx | %s |\n' "$letter" "$one" "$two" "$(calc "$two / $one")" "$lat_all"
 done
+echo
+echo "(core-to-core: bench/core_latency.c before each repetition; the two threads"
+echo "exchange every step's gradients and parameters, slowly when it is far above 30 ns.)"
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

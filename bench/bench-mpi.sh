@@ -6,8 +6,10 @@
 # the speedup over K = 1, over the training steps alone (--profile's
 # rate: loading the CSV and starting MPI are not timed), as bench.sh
 # does. Runs alternate K, REPEAT
-# times (default 3); the median of each is printed. Take the figure on a
-# quiet machine (check `uptime`).
+# times (default 3); the median of each is printed, and the latency
+# between cores 0 and 1 before each pair (bench/core_latency.c): the ranks
+# exchange every step's gradients and parameters, so the speedup follows
+# it. Take the figure on a quiet machine (check `uptime`).
 #   NNC=build/nnc DATA=../shared/data EPOCHS=3 RANKS=2 REPEAT=3 bench/bench-mpi.sh
 set -eu
 NNC=$(cd "$(dirname "${NNC:-build/nnc}")" && pwd)/$(basename "${NNC:-build/nnc}")
@@ -37,8 +39,9 @@ rate() {
     profile_rate "$MPIRUN" --oversubscribe -np "$1" "$work/e" train "$data" --epochs "$EPOCHS" \
         --verbose 0 --save "$work/w$1.st"
 }
-i=0
+i=0 lat=""
 while [ $i -lt "$REPEAT" ]; do
+    lat="$lat $(core_latency)"
     rate 1 >>"$work/k1"
     rate "$RANKS" >>"$work/kn"
     i=$((i + 1))
@@ -49,3 +52,4 @@ many=$(median <"$work/kn")
 printf '| ranks | samples/s | speedup |\n|---|---|---|\n'
 printf '| 1 | %.0f | 1.00x |\n' "$one"
 printf '| %d | %.0f | %.2fx |\n' "$RANKS" "$many" "$(echo "$many / $one" | bc -l)"
+echo "core-to-core latency before each pair (ns):$lat"

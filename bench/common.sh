@@ -28,6 +28,16 @@ profile_rate() { # command... (with --profile added)
         { echo "bench: no training rate from $*" >&2; exit 1; }
 }
 
+# The one-way latency of a cache line between cores 0 and 1, in ns
+# (bench/core_latency.c, built once into $work): data-parallel speedups
+# follow it, and on a virtual machine it moves while the host moves the
+# virtual CPUs (about 30 ns on cores sharing a cache, 170 across dies).
+core_latency() {
+    [ -x "$work/core_latency" ] || cc -std=c11 -O2 "$here/core_latency.c" -o "$work/core_latency" -lpthread ||
+        { echo "bench: cannot build core_latency.c" >&2; exit 1; }
+    "$work/core_latency"
+}
+
 params_of() { # 30,30,15,1 -> Σ (in + 1) · out
     echo "$1" | tr ',' '\n' | awk 'NR > 1 { p += (last + 1) * $1 } { last = $1 } END { print p }'
 }
