@@ -87,8 +87,9 @@ static void stmt(Dump *d, const LStmt *s, int depth) {
         break;
     case LS_BLOCK: fputs("{\n", out); break;
     case LS_IF: {
-        static const char *const conds[] = {"if y {\n", "if step == 1 {\n", "if wide vectors {\n", "",
-                                            "if vector shuffles {\n"};
+        static const char *const conds[] = {[LC_HAS_Y] = "if y {\n", [LC_FIRST_STEP] = "if step == 1 {\n",
+                                            [LC_WIDE] = "if wide vectors {\n",
+                                            [LC_SHUFFLE] = "if vector shuffles {\n"};
         if (s->cond == LC_IN_RANGE) fprintf(out, "if lo <= %ld < hi {\n", s->idx.c);
         else fputs(conds[s->cond], out);
         stmts(d, s->body, depth + 1);

@@ -6,10 +6,11 @@
 **
 ** A LoopKernel is a tree of statements (loops with constant or row-count
 ** bounds, blocks, local declarations and assignments, stores to affine
-** indices, tiles transposed in vector registers, the loss) over expressions (constants, loads, locals, scalar
-** ops, the dropout mask). Everything a kernel does — the row loop, phases,
-** tiles, transposed copies, epilogues, reductions, register-blocked
-** accumulators, output writes — is decided by the lowering; a printer only
+** indices, tiles transposed in vector registers, the loss) over
+** expressions (constants, loads, locals, scalar ops, the dropout mask).
+** Everything a kernel does — the row loop, phases, tiles, transposed
+** copies, epilogues, reductions, register-blocked accumulators, output
+** writes — is decided by the lowering; a printer only
 ** spells each statement in its target's terms, so the C and the LLVM
 ** kernels do the same arithmetic in the same order.
 **
