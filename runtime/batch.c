@@ -4,7 +4,8 @@
 ** A batch is cut into chunks of plan->chunk_rows rows; a round hands one
 ** chunk to each worker. Chunk 0 writes its gradient straight into the
 ** gradient buffer, every other chunk into its worker's own buffer, and the
-** buffers are then added in chunk order. Losses and metrics are summed in
+** buffers are then added in chunk order (the last round's by the update,
+** when the trainer's update follows). Losses and metrics are summed in
 ** chunk order too. Nothing here depends on the number of workers, so the
 ** results are bit-identical for every --threads (SPEC 3 Determinism).
 */
@@ -107,17 +108,24 @@ static void rt_job_chunk(void *arg, int w) {
 static void rt_job_reduce(void *arg, int w) {
     RtJob *job = arg;
     RtExec *ex = job->ex;
-    long p = ex->m->param_floats, c, i;
+    long p = ex->m->param_floats, c;
     int workers = ex->plan->workers;
     long lo = rt_range_cut(p, workers, w), hi = rt_range_cut(p, workers, w + 1);
-    nnc_real *total = ex->block->grads;
-    for (c = job->first; c < job->first + workers && c < job->chunks; c++) {
-        const nnc_real *g = ex->block->workers[c - job->first].grads;
-        if (c == 0)
-            continue;
-        for (i = lo; i < hi; i++)
-            total[i] += g[i];
-    }
+    for (c = job->first; c < job->first + workers && c < job->chunks; c++)
+        if (c != 0)
+            rt_fold(ex->block->grads + lo, ex->block->workers[c - job->first].grads + lo, hi - lo, 0);
+}
+
+/* The last round's chunk gradients, left for the update to add. */
+static void rt_job_pend(RtJob *job, long in_round) {
+    RtPending *pd = &job->ex->pending;
+    long c;
+    pd->n = 0;
+    pd->start = 0;
+    for (c = job->first; c < job->first + in_round; c++)
+        if (c != 0)
+            pd->own[pd->n++] = job->ex->block->workers[c - job->first].grads;
+    pd->g = pd->own;
 }
 
 static double rt_job_run(RtJob *job, RtMetrics *mt) {
@@ -140,6 +148,10 @@ static double rt_job_run(RtJob *job, RtMetrics *mt) {
         }
         if (job->mode != RT_JOB_TRAIN || (job->first == 0 && in_round == 1))
             continue;
+        if (ex->fold_late && job->first + in_round == job->chunks) {
+            rt_job_pend(job, in_round);
+            continue;
+        }
         /* Small models: threads cost more than the additions. */
         if (ex->m->param_floats >= RT_THREAD_MIN_FLOATS && in_round > 1)
             rt_pool_run(ex->pool, rt_job_reduce, job);
@@ -153,6 +165,7 @@ static double rt_job_run(RtJob *job, RtMetrics *mt) {
 double rt_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
                           uint64_t dropout_seed, RtMetrics *mt) {
     RtJob job;
+    ex->pending.n = 0;
     job.ex = ex;
     job.mode = RT_JOB_TRAIN;
     job.data = data;

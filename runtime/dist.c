@@ -257,16 +257,6 @@ static int rt_dist_owner(long chunks, long c) {
     return r;
 }
 
-/* Chunk c's share of a gradient, g, into acc: chunk 0 starts the sum. */
-static void rt_dist_fold(nnc_real *acc, const nnc_real *g, long len, long c) {
-    long e;
-    if (c == 0)
-        memcpy(acc, g, sizeof(nnc_real) * (size_t)len);
-    else
-        for (e = 0; e < len; e++)
-            acc[e] += g[e];
-}
-
 /* The reduce-scatter: this rank sends segment q of each of its chunk
 ** gradients to rank q, receives its own segment of every other chunk, and
 ** folds them in chunk order into its segment of grads (chunk 0 starts the
@@ -294,7 +284,7 @@ static void rt_dist_gradient(RtDistJob *job, long chunks) {
         int mine = c >= job->lo && c < job->hi;
         const nnc_real *g = mine ? rt_dist.grads + (c - job->lo) * p + s0 : rt_dist.fold + c * len;
         MPI_Wait(&in[c], MPI_STATUS_IGNORE);
-        rt_dist_fold(acc, g, len, c);
+        rt_fold(acc, g, len, c == 0);
     }
     MPI_Waitall(n_out, out, MPI_STATUSES_IGNORE);
 }
@@ -340,11 +330,19 @@ static void rt_dist_gradient_shared(RtDistJob *job, long chunks) {
         g[c] = rt_dist.peer[r] + (c - rt_dist_lo(chunks, r)) * p;
     }
     rt_dist_fence(rt_dist.win);
+    if (job->ex->fold_late && !m->update_whole_range) {
+        /* The update adds them, in its segment, just before its step; the
+        ** fence after it keeps every chunk's gradient in place till then. */
+        job->ex->pending.g = g;
+        job->ex->pending.n = chunks;
+        job->ex->pending.start = 1;
+        return;
+    }
     /* A block at a time, so that the sum is written to memory once. */
     for (b = s0; b < s1; b += RT_DIST_FOLD_BLOCK) {
         long n = s1 - b < RT_DIST_FOLD_BLOCK ? s1 - b : RT_DIST_FOLD_BLOCK;
         for (c = 0; c < chunks; c++)
-            rt_dist_fold(acc + b, g[c] + b, n, c);
+            rt_fold(acc + b, g[c] + b, n, c == 0);
     }
 }
 

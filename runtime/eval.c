@@ -13,6 +13,8 @@ int rt_exec_open(RtExec *ex, RtPlan *plan, RtBlock *block, const NncModel *m, lo
     ex->plan = plan;
     ex->block = block;
     ex->pool = NULL;
+    ex->fold_late = 0;
+    ex->pending.n = 0;
     if (rt_block_alloc(block, plan, m) != 0)
         return -1;
     ex->pool = rt_pool_new(plan->workers);

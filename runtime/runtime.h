@@ -216,14 +216,27 @@ typedef struct RtRows {
     const nnc_real *x, *t;
     long rows, n_x, n_t;
 } RtRows;
+/* Chunk gradients not yet added to block->grads: the update adds them,
+** in chunk order, a block of elements at a time just before it reads the
+** sums (update.c), so the sums are not written out and read back. */
+typedef struct RtPending {
+    const nnc_real *const *g; /* the chunks' gradients, in chunk order */
+    long n;                   /* how many; 0: block->grads holds the sums */
+    int start;                /* g[0] starts the sum, else it adds to block->grads */
+    const nnc_real *own[RT_MAX_THREADS]; /* batch.c's list of its workers' buffers */
+} RtPending;
 typedef struct RtExec {
     const NncModel *m;
     const RtPlan *plan;
     RtBlock *block;
     RtPool *pool;
+    int fold_late;            /* the trainer's update follows every batch's gradient */
+    RtPending pending;
 } RtExec;
 /* Gradient of the batch idx[0..n) of data into block->grads (zeroed here),
-** scale 1/n; returns Σ loss over the rows; adds train-mode metrics. */
+** scale 1/n; returns Σ loss over the rows; adds train-mode metrics. With
+** ex->fold_late, the last round's chunks may be left in ex->pending for the
+** next rt_update_range. */
 double rt_batch_gradients(RtExec *ex, const RtRows *data, const long *idx, long n,
                           uint64_t dropout_seed, RtMetrics *mt);
 /* Σ loss over all rows in eval mode; adds metrics (mt may be NULL). */
@@ -239,8 +252,16 @@ double rt_regularization(const NncModel *m, const nnc_real *params, nnc_real *si
 ** blocks; piece parts - 1 ends at floats. */
 long rt_range_cut(long floats, int parts, int i);
 /* The optimizer step on the parameters in [lo, hi) (multiples of
-** NNC_RANGE_ALIGN, or hi = param_floats), split among the workers. */
+** NNC_RANGE_ALIGN, or hi = param_floats), split among the workers; it
+** first adds ex->pending's gradients, in [lo, hi), and clears them. */
 void rt_update_range(RtExec *ex, long step, double learning_rate, long lo, long hi);
+/* Whether m's update can add the pending gradients a block at a time:
+** nothing between the sum and the step reads it whole (regularization adds
+** to it; update_whole_range reads sums over a parameter). */
+int rt_update_can_fold(const NncModel *m);
+/* acc[0..n) = g[0..n) when start, else acc[i] += g[i]: the one addition
+** of chunk gradients, so every way of folding them gives the same bits. */
+void rt_fold(nnc_real *acc, const nnc_real *g, long n, int start);
 
 /* ---- params.c: initial values and normalization statistics ---- */
 

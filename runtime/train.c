@@ -109,6 +109,7 @@ static int rt_train_alloc(RtTrainer *tr) {
     tr->batch_rows = tr->batch_size > 0 && tr->batch_size < rows ? tr->batch_size : rows;
     if (rt_exec_open(&tr->exec, &tr->plan, &tr->block, tr->m, tr->batch_rows, tr->o->threads, 1) != 0)
         return -1;
+    tr->exec.fold_late = rt_update_can_fold(tr->m); /* every batch's gradient goes to the update */
     tr->index = rt_alloc(sizeof *tr->index * (size_t)rows, "the shuffle order");
     tr->history_cap = tr->epochs > 0 ? tr->epochs : 1;
     tr->history = rt_alloc(sizeof *tr->history * (size_t)(tr->history_cap * (tr->n_logs + 1)),

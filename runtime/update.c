@@ -4,9 +4,12 @@
 ** blocks per worker; an element's step reads only that element, its
 ** gradient and its state, so every cut gives the step of one call (SPEC 3
 ** Determinism). A model whose update reads a sum over a parameter
-** (update_whole_range) takes it in one call.
+** (update_whole_range) takes it in one call. The chunk gradients a batch
+** left pending are added here, block by block, just before the step.
 */
 #include "runtime.h"
+
+#include <string.h>
 
 long rt_range_cut(long floats, int parts, int i) {
     if (i >= parts)
@@ -20,14 +23,47 @@ typedef struct RtUpdateJob {
     double learning_rate;
 } RtUpdateJob;
 
+/* Elements per update call when pending gradients are added first: both
+** blocks stay in the core's L2 between the addition and the step, and the
+** per-call work (the bias corrections) stays small. */
+enum { RT_FOLD_BLOCK = 8192 };
+
+int rt_update_can_fold(const NncModel *m) {
+    return !m->regularize && !m->update_whole_range;
+}
+
+void rt_fold(nnc_real *acc, const nnc_real *g, long n, int start) {
+    long i;
+    if (start)
+        memcpy(acc, g, sizeof(nnc_real) * (size_t)n);
+    else
+        for (i = 0; i < n; i++)
+            acc[i] += g[i];
+}
+
+/* The step on [lo, hi), the pending gradients added a block before it. */
+static void rt_update_folding(RtExec *ex, long step, double learning_rate, long lo, long hi) {
+    const RtPending *pd = &ex->pending;
+    RtBlock *b = ex->block;
+    long at, i;
+    if (pd->n == 0) {
+        ex->m->update(b->params, b->grads, b->opt, step, learning_rate, lo, hi);
+        return;
+    }
+    for (at = lo; at < hi; at += RT_FOLD_BLOCK) {
+        long n = hi - at < RT_FOLD_BLOCK ? hi - at : RT_FOLD_BLOCK;
+        for (i = 0; i < pd->n; i++)
+            rt_fold(b->grads + at, pd->g[i] + at, n, i == 0 && pd->start);
+        ex->m->update(b->params, b->grads, b->opt, step, learning_rate, at, at + n);
+    }
+}
+
 static void rt_update_piece(void *arg, int w) {
     RtUpdateJob *job = arg;
-    RtExec *ex = job->ex;
-    RtBlock *b = ex->block;
     long n = job->hi - job->lo;
-    int parts = ex->plan->workers;
-    ex->m->update(b->params, b->grads, b->opt, job->step, job->learning_rate,
-                  job->lo + rt_range_cut(n, parts, w), job->lo + rt_range_cut(n, parts, w + 1));
+    int parts = job->ex->plan->workers;
+    rt_update_folding(job->ex, job->step, job->learning_rate, job->lo + rt_range_cut(n, parts, w),
+                      job->lo + rt_range_cut(n, parts, w + 1));
 }
 
 void rt_update_range(RtExec *ex, long step, double learning_rate, long lo, long hi) {
@@ -39,8 +75,9 @@ void rt_update_range(RtExec *ex, long step, double learning_rate, long lo, long 
     job.hi = hi;
     job.learning_rate = learning_rate;
     if (ex->m->update_whole_range || ex->plan->workers == 1 || hi - lo < RT_THREAD_MIN_FLOATS)
-        ex->m->update(ex->block->params, ex->block->grads, ex->block->opt, step, learning_rate, lo, hi);
+        rt_update_folding(ex, step, learning_rate, lo, hi);
     else
         rt_pool_run(ex->pool, rt_update_piece, &job);
+    ex->pending.n = 0;
     rt_prof_update(ex->m, t0, lo, hi);
 }

@@ -1,7 +1,8 @@
 /*
 ** test_runtime_units.c — the runtime's parts one by one: the generator and
 ** initializers, CSV targets and domain checks, the safetensors reader and
-** writer, metrics and number formats.
+** writer, metrics and number formats, and the sum of a batch's chunk
+** gradients, added before the update or by it.
 */
 #include <criterion/criterion.h>
 
@@ -368,6 +369,100 @@ Test(rt_units, class_metrics) {
     cr_assert_eq(mt.kind[0], NNC_MET_CATEGORICAL_ACCURACY);
     rt_metrics_add(&mt, &m, y, oh, 2);
     cr_assert_float_eq(rt_metrics_value(&mt, 0), 1.0, 1e-12);
+}
+
+/* ---- batch.c and update.c: the chunk gradients' sum ---- */
+
+/* A model whose gradient is known: element i of the gradient of a chunk
+** is Σ_rows x_r · (i % 7 + 1) / 3, and the update subtracts it. Rows far
+** apart in magnitude make the order of the chunks' additions show in the
+** bits. */
+static long fake_floats;
+
+static double fake_forward_backward(const nnc_real *params, nnc_real *grads, nnc_real *scratch,
+                                    const nnc_real *x, const nnc_real *t, int n, double scale,
+                                    uint64_t seed, uint64_t first_row, nnc_real *y) {
+    long i;
+    int r;
+    (void)params, (void)scratch, (void)t, (void)scale, (void)seed, (void)first_row, (void)y;
+    for (i = 0; i < fake_floats; i++) {
+        nnc_real g = 0;
+        for (r = 0; r < n; r++)
+            g += x[r] * (nnc_real)(i % 7 + 1) / 3;
+        grads[i] = g;
+    }
+    return 0;
+}
+
+static void fake_update(nnc_real *params, const nnc_real *grads, nnc_real *opt, long step,
+                        double learning_rate, long lo, long hi) {
+    (void)opt, (void)step, (void)learning_rate;
+    for (; lo < hi; lo++)
+        params[lo] -= grads[lo];
+}
+
+/* The parameters after one step on rows x[0..n), with `threads` workers,
+** the last round's chunks added by the update or before it. */
+static void fake_step(long floats, const nnc_real *x, long n, int threads, int fold_late,
+                      nnc_real *out) {
+    NncModel m;
+    RtPlan plan;
+    RtBlock block;
+    RtExec ex;
+    RtRows rows = {x, x, n, 1, 1};
+    memset(&m, 0, sizeof m);
+    m.name = "fake";
+    m.n_inputs = m.n_outputs = m.target_width = 1;
+    m.param_floats = floats;
+    m.forward_backward = fake_forward_backward;
+    m.update = fake_update;
+    fake_floats = floats;
+    cr_assert_eq(rt_exec_open(&ex, &plan, &block, &m, n, threads, 1), 0);
+    memset(block.params, 0, sizeof(nnc_real) * (size_t)floats);
+    ex.fold_late = fold_late;
+    rt_batch_gradients(&ex, &rows, NULL, n, 0, NULL);
+    cr_assert(fold_late || ex.pending.n == 0);
+    rt_update_range(&ex, 1, 0.1, 0, floats);
+    cr_assert_eq(ex.pending.n, 0);
+    memcpy(out, block.params, sizeof(nnc_real) * (size_t)floats);
+    rt_exec_close(&ex, &block);
+}
+
+Test(rt_units, chunk_gradients_sum_in_chunk_order_before_or_in_the_update) {
+    static const long floats[] = {64, RT_BIG_PARAMS + 4 * NNC_RANGE_ALIGN};
+    static const long batches[] = {20, 6 * RT_BIG_CHUNK_ROWS, 7 * RT_BIG_CHUNK_ROWS + 5};
+    nnc_real x[7 * RT_BIG_CHUNK_ROWS + 5];
+    long i, f, b, r;
+    for (r = 0; r < 7 * RT_BIG_CHUNK_ROWS + 5; r++)
+        x[r] = r % 3 == 0 ? (nnc_real)1e6 + (nnc_real)r : (nnc_real)0.1 * (nnc_real)r;
+    for (f = 0; f < 2; f++)
+        for (b = 0; b < 3; b++) {
+            long n = batches[b], chunk = floats[f] >= RT_BIG_PARAMS ? RT_BIG_CHUNK_ROWS : RT_CHUNK_ROWS;
+            nnc_real *want = malloc(sizeof(nnc_real) * (size_t)floats[f]);
+            nnc_real *got = malloc(sizeof(nnc_real) * (size_t)floats[f]);
+            int threads, late;
+            cr_assert(want && got);
+            for (i = 0; i < floats[f]; i++) {
+                nnc_real sum = 0;
+                long c0;
+                for (c0 = 0; c0 < n; c0 += chunk) {
+                    nnc_real g = 0;
+                    for (r = c0; r < n && r < c0 + chunk; r++)
+                        g += x[r] * (nnc_real)(i % 7 + 1) / 3;
+                    sum = c0 == 0 ? g : sum + g;
+                }
+                want[i] = 0 - sum;
+            }
+            for (threads = 1; threads <= 3; threads++)
+                for (late = 0; late <= 1; late++) {
+                    fake_step(floats[f], x, n, threads, late, got);
+                    cr_assert(memcmp(want, got, sizeof(nnc_real) * (size_t)floats[f]) == 0,
+                              "%ld floats, %ld rows, %d threads, fold_late %d", floats[f], n,
+                              threads, late);
+                }
+            free(want);
+            free(got);
+        }
 }
 
 /* ---- util.c ---- */
