@@ -261,7 +261,7 @@ void rt_update_range(RtExec *ex, long step, double learning_rate, long lo, long 
 int rt_update_can_fold(const NncModel *m);
 /* acc[0..n) = g[0..n) when start, else acc[i] += g[i]: the one addition
 ** of chunk gradients, so every way of folding them gives the same bits. */
-void rt_fold(nnc_real *acc, const nnc_real *g, long n, int start);
+void rt_fold(nnc_real *restrict acc, const nnc_real *restrict g, long n, int start);
 
 /* ---- params.c: initial values and normalization statistics ---- */
 
