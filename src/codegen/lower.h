@@ -60,7 +60,7 @@ typedef struct LwNest {
     int split, tail; /* vector nests: main loop's end on the last axis, tail done */
     bool ranged;     /* loops over the update's range only (lw_nest_ranged) */
     long range_offset; /* where element 0 is in the params buffer */
-    LStmt *chunk;      /* ranged: the main loop, over chunks of LW_VECTOR lanes */
+    LStmt *chunk;      /* ranged: the main loop, over chunks of lanes */
     long at[IR_MAX_RANK];
     LIdx c[IR_MAX_RANK];
 } LwNest;
@@ -69,14 +69,16 @@ void lw_nest_open(LwNest *ns, Lw *w, Shape s, int var0, bool unroll);
 ** loop of a multiple of LW_VECTOR iterations, then the rest written out. */
 void lw_nest_vector(LwNest *ns, Lw *w, Shape s, int var0, bool unroll);
 /* The same over count elements at offset in the params buffer, whose loop
-** visits only those in the update's range (LR_LO to LR_HI bounds); the
-** elements written out are the caller's to guard (LC_IN_RANGE). */
-void lw_nest_ranged(LwNest *ns, Lw *w, long count, long offset, int var0, bool unroll);
+** visits only those in the update's range (LR_LO to LR_HI bounds) in
+** chunks of `lanes` (NNC_RANGE_ALIGN a multiple of it); the elements
+** written out are the caller's to guard (LC_IN_RANGE). */
+void lw_nest_ranged(LwNest *ns, Lw *w, long count, long offset, int var0, bool unroll, int lanes);
 bool lw_nest_next(LwNest *ns);
 /* After a ranged nest: its chunk as a plain loop over the elements unless
 ** it is one vector operation per statement (loops_vector_chunk). */
 void lw_nest_unchunk(LwNest *ns);
 #define LW_VECTOR 8
+#define LW_VECTOR_WIDE 16 /* under LC_WIDE */
 
 /* lower_block.c: y[j] = Σ_t a_t·b_t[j] for j < width, the sums in
 ** registers: a local array updated in chunks of LW_VECTOR lanes, in

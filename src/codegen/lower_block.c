@@ -86,23 +86,23 @@ void lw_nest_vector(LwNest *ns, Lw *w, Shape s, int var0, bool unroll) {
     nest_vector(ns, w, s, var0, unroll, NULL);
 }
 
-/* The update's elements go in chunks of LW_VECTOR lanes (i0 + j0), which a
+/* The update's elements go in chunks of `lanes` lanes (i0 + j0), which a
 ** printer spells as vector instructions: compilers do not vectorize the
 ** square root of a plain loop where it may set errno (gcc) or where they
 ** count it too dear. lw_nest_unchunk makes a chunk that cannot be one
 ** vector operation per statement the plain loop again. */
-void lw_nest_ranged(LwNest *ns, Lw *w, long count, long offset, int var0, bool unroll) {
+void lw_nest_ranged(LwNest *ns, Lw *w, long count, long offset, int var0, bool unroll, int lanes) {
     LwNest range = {.range_offset = offset};
-    if (unroll || count < LW_VECTOR) {
+    if (unroll || count < lanes) {
         nest_vector(ns, w, shape_vector((int)count), var0, unroll, &range);
         return;
     }
     *ns = (LwNest){.w = w, .s = shape_vector((int)count), .var0 = var0, .ranged = true, .range_offset = offset};
-    ns->split = (int)(count / LW_VECTOR * LW_VECTOR);
-    lb_loop(&w->b, var0, lbound_range(LR_LO, offset, ns->split), lbound_range(LR_HI, offset, ns->split), LW_VECTOR,
+    ns->split = (int)(count / lanes * lanes);
+    lb_loop(&w->b, var0, lbound_range(LR_LO, offset, ns->split), lbound_range(LR_HI, offset, ns->split), lanes,
             LH_VECTOR);
     ns->chunk = w->b.open[w->b.depth];
-    lb_loop(&w->b, LV_J0, lbound(0), lbound(LW_VECTOR), 1, LH_LANES);
+    lb_loop(&w->b, LV_J0, lbound(0), lbound(lanes), 1, LH_LANES);
     ns->c[0] = lidx_add(lidx_var(var0), lidx_var(LV_J0));
     ns->loops = 2;
 }

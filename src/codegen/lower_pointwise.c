@@ -218,7 +218,7 @@ static long guard_block(Lw *w, long offset, long at, long open) {
     return block;
 }
 
-static void param_loop(Pw *pw, int param) {
+static void param_loop(Pw *pw, int param, int lanes) {
     Lw *w = pw->w;
     const IrParam *p = &w->f->module->params.items[param];
     long count = (long)shape_numel(p->shape), offset = w->layout->param_off[param], open = -1;
@@ -231,7 +231,7 @@ static void param_loop(Pw *pw, int param) {
     ** elements in its range, its written-out elements under guards. */
     bool unroll = count <= w->plan->unroll;
     LwNest ns;
-    if (ranged) lw_nest_ranged(&ns, w, count, offset, LV_I0, unroll);
+    if (ranged) lw_nest_ranged(&ns, w, count, offset, LV_I0, unroll, lanes);
     else lw_nest_vector(&ns, w, shape_vector((int)count), LV_I0, unroll);
     do {
         if (ranged && lidx_is_const(ns.c[0])) open = guard_block(w, offset, ns.c[0].c, open);
@@ -242,6 +242,37 @@ static void param_loop(Pw *pw, int param) {
     if (open >= 0) lb_close(&w->b);
     if (ranged) lw_nest_unchunk(&ns);
     reductions_close(pw, param);
+}
+
+/* Whether a parameter of the update runs in chunks of the wide vectors'
+** lanes (one written out, or shorter than them, does not). */
+static bool has_wide_chunks(const Pw *pw) {
+    const IrModule *m = pw->w->f->module;
+    for (int i = 0; i < m->params.len; i++) {
+        long count = (long)shape_numel(m->params.items[i].shape);
+        if (param_has_work(pw, i) && count >= LW_VECTOR_WIDE && count > pw->w->plan->unroll) return true;
+    }
+    return false;
+}
+
+static bool has_lanes(const LStmt *s) {
+    for (; s; s = s->next)
+        if ((s->kind == LS_LOOP && s->hint == LH_LANES) || has_lanes(s->body) || has_lanes(s->orelse)) return true;
+    return false;
+}
+
+/* Where no chunk is vector operations at the wide width (adamax's max),
+** both widths are the same plain loops: the narrow one alone remains. */
+static void keep_narrow_unless_lanes(LStmt *choice) {
+    if (has_lanes(choice->body)) return;
+    choice->kind = LS_BLOCK;
+    choice->body = choice->orelse;
+    choice->orelse = NULL;
+}
+
+static void param_loops(Pw *pw, int lanes) {
+    for (int i = 0; i < pw->w->f->module->params.len; i++)
+        if (param_has_work(pw, i)) param_loop(pw, i, lanes);
 }
 
 /* SPEC 1.9's initial optimizer state (adagrad's accumulator starts at 0.1):
@@ -281,8 +312,20 @@ bool lw_pointwise(Lw *w) {
     build_lists(&pw);
     scalars(&pw, false);
     if (w->plan->kind == CG_UPDATE) init_state(&pw);
-    for (int i = 0; i < f->module->params.len; i++)
-        if (param_has_work(&pw, i)) param_loop(&pw, i);
+    /* The update's chunks as wide as the target's vectors; both widths do
+    ** the same operations on every element. A sum over a parameter is
+    ** read after the loops, so that update keeps one width. */
+    if (w->plan->kind == CG_UPDATE && !w->lk->whole_range && has_wide_chunks(&pw)) {
+        lb_if(&w->b, LC_WIDE);
+        LStmt *choice = w->b.open[w->b.depth];
+        param_loops(&pw, LW_VECTOR_WIDE);
+        lb_else(&w->b);
+        param_loops(&pw, LW_VECTOR);
+        lb_close(&w->b);
+        keep_narrow_unless_lanes(choice);
+    } else {
+        param_loops(&pw, LW_VECTOR);
+    }
     scalars(&pw, true);
     for (int i = 0; i < pw.nouts; i++)
         if (pw.outs[i].kind == OUT_LOSS) lb_loss(&w->b, lw_elem(w, pw.outs[i].value, NULL), false);

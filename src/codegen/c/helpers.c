@@ -127,7 +127,9 @@ static const char *const helper_text[H_COUNT] = {
                 "#if defined(__AVX__)\n"
                 "#define NNC_VSQRT8(v) __builtin_ia32_sqrtps256(v)\n"
                 "#endif\n"
-                "#if defined(__AVX512F__) && !defined(__clang__)\n"
+                "#if defined(__AVX512F__) && defined(__clang__)\n"
+                "#define NNC_VSQRT16(v) __builtin_ia32_sqrtps512(v, 4)\n"
+                "#elif defined(__AVX512F__)\n"
                 "#define NNC_VSQRT16(v) __builtin_ia32_sqrtps512_mask(v, v, (unsigned short)-1, 4)\n"
                 "#endif\n"
                 "#endif\n",
