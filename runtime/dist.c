@@ -60,7 +60,6 @@
 #endif
 
 enum { RT_DIST_TAG_GRADIENT = 1, RT_DIST_TAG_LOGS = 3 };
-enum { RT_DIST_FOLD_BLOCK = 2048 }; /* reals: a block of the sum stays in L1 */
 
 /* The communicator and the buffers of a data-parallel run. */
 typedef struct RtDist {
@@ -322,28 +321,21 @@ static void rt_dist_fence(MPI_Win w) {
 static void rt_dist_gradient_shared(RtDistJob *job, long chunks) {
     const NncModel *m = job->ex->m;
     long p = m->param_floats, s0 = m->update_whole_range ? 0 : rt_dist_seg(m, rt_dist.rank);
-    long s1 = m->update_whole_range ? p : rt_dist_seg(m, rt_dist.rank + 1), c, b;
+    long s1 = m->update_whole_range ? p : rt_dist_seg(m, rt_dist.rank + 1), c;
     const nnc_real **g = rt_dist.chunk_grads;
-    nnc_real *acc = job->ex->block->grads;
     for (c = 0; c < chunks; c++) {
         int r = rt_dist_owner(chunks, c);
         g[c] = rt_dist.peer[r] + (c - rt_dist_lo(chunks, r)) * p;
     }
     rt_dist_fence(rt_dist.win);
-    if (job->ex->fold_late && !m->update_whole_range) {
-        /* The update adds them, in its segment, just before its step; the
-        ** fence after it keeps every chunk's gradient in place till then. */
-        job->ex->pending.g = g;
-        job->ex->pending.n = chunks;
-        job->ex->pending.start = 1;
-        return;
-    }
-    /* A block at a time, so that the sum is written to memory once. */
-    for (b = s0; b < s1; b += RT_DIST_FOLD_BLOCK) {
-        long n = s1 - b < RT_DIST_FOLD_BLOCK ? s1 - b : RT_DIST_FOLD_BLOCK;
-        for (c = 0; c < chunks; c++)
-            rt_fold(acc + b, g[c] + b, n, c == 0);
-    }
+    job->ex->pending.g = g;
+    job->ex->pending.n = chunks;
+    job->ex->pending.start = 1;
+    /* With fold_late the update adds them, in its segment, just before its
+    ** step; the fence after it keeps every chunk's gradient in place till
+    ** then. */
+    if (!job->ex->fold_late)
+        rt_fold_pending(job->ex, s0, s1);
 }
 
 /* Every rank's segment of buf, from that rank to all; an exchange in

@@ -261,6 +261,9 @@ void rt_update_range(RtExec *ex, long step, double learning_rate, long lo, long 
 ** nothing between the sum and the step reads it whole (regularization adds
 ** to it; update_whole_range reads sums over a parameter). */
 int rt_update_can_fold(const NncModel *m);
+/* ex->pending's gradients added to block->grads over [lo, hi) now, a block
+** at a time (the sum is written to memory once), and cleared. */
+void rt_fold_pending(RtExec *ex, long lo, long hi);
 /* acc[0..n) = g[0..n) when start, else acc[i] += g[i]: the one addition
 ** of chunk gradients, so every way of folding them gives the same bits. */
 void rt_fold(nnc_real *restrict acc, const nnc_real *restrict g, long n, int start);

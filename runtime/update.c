@@ -23,9 +23,10 @@ typedef struct RtUpdateJob {
     double learning_rate;
 } RtUpdateJob;
 
-/* Elements per update call when pending gradients are added first: both
-** blocks stay in the core's L2 between the addition and the step, and the
-** per-call work (the bias corrections) stays small. */
+/* Elements per block of the pending gradients' sum, and per update call
+** when they are added first: both blocks stay in the core's L2 between
+** the addition and the step, and the per-call work (the bias corrections)
+** stays small. */
 enum { RT_FOLD_BLOCK = 8192 };
 
 int rt_update_can_fold(const NncModel *m) {
@@ -62,19 +63,32 @@ void rt_fold(nnc_real *restrict acc, const nnc_real *restrict g, long n, int sta
         acc[i] += g[i];
 }
 
+/* The pending gradients' elements [at, at + n) added to block->grads. */
+static void rt_fold_block(RtExec *ex, long at, long n) {
+    const RtPending *pd = &ex->pending;
+    long i;
+    for (i = 0; i < pd->n; i++)
+        rt_fold(ex->block->grads + at, pd->g[i] + at, n, i == 0 && pd->start);
+}
+
+void rt_fold_pending(RtExec *ex, long lo, long hi) {
+    long at;
+    for (at = lo; at < hi; at += RT_FOLD_BLOCK)
+        rt_fold_block(ex, at, hi - at < RT_FOLD_BLOCK ? hi - at : RT_FOLD_BLOCK);
+    ex->pending.n = 0;
+}
+
 /* The step on [lo, hi), the pending gradients added a block before it. */
 static void rt_update_folding(RtExec *ex, long step, double learning_rate, long lo, long hi) {
-    const RtPending *pd = &ex->pending;
     RtBlock *b = ex->block;
-    long at, i;
-    if (pd->n == 0) {
+    long at;
+    if (ex->pending.n == 0) {
         ex->m->update(b->params, b->grads, b->opt, step, learning_rate, lo, hi);
         return;
     }
     for (at = lo; at < hi; at += RT_FOLD_BLOCK) {
         long n = hi - at < RT_FOLD_BLOCK ? hi - at : RT_FOLD_BLOCK;
-        for (i = 0; i < pd->n; i++)
-            rt_fold(b->grads + at, pd->g[i] + at, n, i == 0 && pd->start);
+        rt_fold_block(ex, at, n);
         ex->m->update(b->params, b->grads, b->opt, step, learning_rate, at, at + n);
     }
 }
