@@ -257,6 +257,11 @@ long rt_range_cut(long floats, int parts, int i);
 ** NNC_RANGE_ALIGN, or hi = param_floats), split among the workers; it
 ** first adds ex->pending's gradients, in [lo, hi), and clears them. */
 void rt_update_range(RtExec *ex, long step, double learning_rate, long lo, long hi);
+/* m->update on [lo, hi) with results below the smallest normal number
+** flushed to zero where the target has such a mode (x86 SSE): the one
+** call of the step, for the trainer and the --emit=lib API alike. */
+void rt_optimizer_step(const NncModel *m, nnc_real *params, const nnc_real *grads, nnc_real *opt,
+                       long step, double learning_rate, long lo, long hi);
 /* Whether m's update can add the pending gradients a block at a time:
 ** nothing between the sum and the step reads it whole (regularization adds
 ** to it; update_whole_range reads sums over a parameter). */

@@ -6,6 +6,7 @@
 */
 #include <criterion/criterion.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,10 @@
 #include <unistd.h>
 
 #include "runtime.h"
+
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 static char udir[64];
 
@@ -463,6 +468,47 @@ Test(rt_units, chunk_gradients_sum_in_chunk_order_before_or_in_the_update) {
             free(want);
             free(got);
         }
+}
+
+/* An update that scales by 0.3: from the smallest normal number, a result
+** that underflows (inexact and below it: exact ones are never flushed). */
+static void shrinking_update(nnc_real *params, const nnc_real *grads, nnc_real *opt, long step,
+                             double learning_rate, long lo, long hi) {
+    (void)grads, (void)opt, (void)step, (void)learning_rate;
+    for (; lo < hi; lo++)
+        params[lo] *= (nnc_real)0.3;
+}
+
+/* Read at run time, so that the compiler cannot fold shrink() before the
+** mode it is to run under is set. */
+static volatile nnc_real smallest_normal;
+
+static nnc_real shrink(void) {
+    return smallest_normal * (nnc_real)0.3;
+}
+
+Test(rt_units, the_step_flushes_denormals_and_leaves_the_callers_mode) {
+    const nnc_real smallest = sizeof(nnc_real) == sizeof(float) ? (nnc_real)FLT_MIN : (nnc_real)DBL_MIN;
+    nnc_real params[2] = {smallest, 1};
+    NncModel m;
+    smallest_normal = smallest;
+    memset(&m, 0, sizeof m);
+    m.param_floats = 2;
+    m.update = shrinking_update;
+    rt_optimizer_step(&m, params, params, NULL, 1, 0.1, 0, 2);
+    cr_assert_eq(params[1], (nnc_real)0.3, "a normal result is untouched");
+#if defined(__SSE__)
+    cr_assert_eq(params[0], 0, "the step flushes a denormal result to zero");
+#else
+    cr_assert_eq(params[0], shrink(), "no flush mode: gradual underflow");
+#endif
+    cr_assert_neq(shrink(), 0, "the caller keeps gradual underflow after the step");
+#if defined(__SSE__)
+    _mm_setcsr(_mm_getcsr() | _MM_FLUSH_ZERO_ON);
+    rt_optimizer_step(&m, params, params, NULL, 1, 0.1, 0, 2);
+    cr_assert_eq(_mm_getcsr() & _MM_FLUSH_ZERO_MASK, _MM_FLUSH_ZERO_ON, "a caller's flush mode stays on");
+    _mm_setcsr(_mm_getcsr() & ~(unsigned)_MM_FLUSH_ZERO_MASK);
+#endif
 }
 
 /* ---- util.c ---- */

@@ -136,7 +136,7 @@ static double nncM_step(nncM_model *c, const nncM_real *x, const nncM_real *t, c
     double loss = nncM_gradients(c, x, t, idx, n, drop) / (double)n;
     loss += rt_regularization(m, c->params, c->grads);
     c->step++;
-    m->update(c->params, c->grads, c->opt, c->step, c->learning_rate, 0, m->param_floats);
+    rt_optimizer_step(m, c->params, c->grads, c->opt, c->step, c->learning_rate, 0, m->param_floats);
     return loss;
 }
 
