@@ -275,16 +275,38 @@ Test(codegen, generated_trainer_names_nothing_unchecked) {
     cr_expect(strstr(text, ".name = \"int\"") != NULL);
 }
 
+/* Compiles the helpers `used` (for nnc_real = `real`) with `program`, as
+** users compile generated code, with the system's cc, and runs it: its
+** exit status. */
+static int run_with_helpers(const char *real, unsigned used, const char *program) {
+    CgText t = {.arena = arena};
+    cg_c_put(&t, arena_printf(arena, "#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n"
+                                     "#include <string.h>\ntypedef %s nnc_real;\n%s",
+                              real, strcmp(real, "double") ? "" : "#define NNC_F64 1\n"));
+    cg_c_helpers(&t, used);
+    cg_c_put(&t, program);
+    char dir[] = "/tmp/nnc-helpers-XXXXXX";
+    cr_assert(mkdtemp(dir));
+    char src[64], cmd[256];
+    snprintf(src, sizeof src, "%s/s.c", dir);
+    FILE *f = fopen(src, "w");
+    cr_assert(f);
+    fputs(cg_c_text(&t), f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cc -std=c99 -pedantic -Wall -Wextra -Werror -O2 %s -o %s/s -lm && %s/s >/dev/null",
+             src, dir, dir);
+    int status = system(cmd);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_expect_eq(system(cmd), 0);
+    return status;
+}
+
 /* The generated code's sqrt (helpers.c) against libm's correctly rounded
 ** sqrtf, bit for bit: every special value and every 65537th bit pattern
-** (an exhaustive run of all 2^32 passed when it was written). Compiled
-** with the system's cc as users compile generated code. */
+** (an exhaustive run of all 2^32 passed when it was written). */
 Test(codegen, generated_sqrt_is_correctly_rounded, .timeout = 120) {
-    CgText t = {.arena = arena};
-    cg_c_put(&t, "#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n"
-                 "typedef float nnc_real;\n");
-    cg_c_helpers(&t, 1u << H_SQRT);
-    cg_c_put(&t, "static int check(uint32_t b) {\n"
+    int status = run_with_helpers("float", 1u << H_SQRT,
+                 "static int check(uint32_t b) {\n"
                  "    float x, want, got;\n"
                  "    memcpy(&x, &b, sizeof x);\n"
                  "    want = sqrtf(x);\n"
@@ -302,18 +324,40 @@ Test(codegen, generated_sqrt_is_correctly_rounded, .timeout = 120) {
                  "    printf(\"%lu\\n\", bad);\n"
                  "    return bad != 0;\n"
                  "}\n");
-    char dir[] = "/tmp/nnc-sqrt-XXXXXX";
-    cr_assert(mkdtemp(dir));
-    char src[64], cmd[256];
-    snprintf(src, sizeof src, "%s/s.c", dir);
-    FILE *f = fopen(src, "w");
-    cr_assert(f);
-    fputs(cg_c_text(&t), f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "cc -std=c99 -pedantic -Wall -Wextra -Werror -O2 %s -o %s/s -lm && %s/s >/dev/null",
-             src, dir, dir);
-    int status = system(cmd);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_expect_eq(system(cmd), 0);
     cr_expect_eq(status, 0, "nnc_sqrt differs from sqrtf (or did not compile)");
+}
+
+/* nnc_exp skips libm below NNC_EXP_ZERO_BELOW: the same bits as libm's exp
+** for every float from -80 down to -inf (libm's result goes from normal
+** through denormal to 0 there), NaN, and every 65537th bit pattern; in
+** double, every 2^-20 from -740 to -750. */
+Test(codegen, generated_exp_is_libms, .timeout = 120) {
+    int status = run_with_helpers("float", 1u << H_EXP,
+                 "static int check(uint32_t b) {\n"
+                 "    float x, want, got;\n"
+                 "    memcpy(&x, &b, sizeof x);\n"
+                 "    want = expf(x);\n"
+                 "    got = nnc_exp(x);\n"
+                 "    if (want != want) return got == got;\n"
+                 "    return memcmp(&want, &got, sizeof got) != 0;\n"
+                 "}\n"
+                 "int main(void) {\n"
+                 "    unsigned long bad = check(0x7fc00000u) + check(0xff800000u);\n"
+                 "    uint64_t b;\n"
+                 "    for (b = 0xc2a00000u; b <= 0xff800000u; b++) bad += check((uint32_t)b);\n"
+                 "    for (b = 0; b < 0x100000000ull; b += 65537) bad += check((uint32_t)b);\n"
+                 "    return bad != 0;\n"
+                 "}\n");
+    cr_expect_eq(status, 0, "nnc_exp differs from expf (or did not compile)");
+    status = run_with_helpers("double", 1u << H_EXP,
+                 "int main(void) {\n"
+                 "    unsigned long bad = 0;\n"
+                 "    double x;\n"
+                 "    for (x = -740; x >= -750; x -= 1.0 / 1048576) {\n"
+                 "        double want = exp(x), got = nnc_exp(x);\n"
+                 "        bad += memcmp(&want, &got, sizeof got) != 0;\n"
+                 "    }\n"
+                 "    return bad != 0;\n"
+                 "}\n");
+    cr_expect_eq(status, 0, "nnc_exp differs from exp in double (or did not compile)");
 }

@@ -38,6 +38,7 @@ const char *cg_c_dims(Arena *a, int rank, const int *dims); /* "[30, 15]" */
 /* ---- helpers.c: the small inline functions generated code may call ---- */
 /* A bit per helper in CgFile.helpers; only the used ones are written. */
 typedef enum CgHelper {
+    H_EXP, /* first: sigmoid, softplus and swish call it */
     H_SQ, H_STEP, H_RELU, H_LEAKY, H_ELU, H_SELU, H_SIGMOID, H_SOFTPLUS, H_SOFTSIGN,
     H_SWISH, H_GELU, H_SIGN, H_DIVNZ, H_MIN, H_MAX, H_MASK, H_SQRT, H_VECTORS, H_VSQRT, H_SHUFFLE, H_RANGE, H_COUNT
 } CgHelper;

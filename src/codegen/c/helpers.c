@@ -13,15 +13,21 @@ static const char *const math_macros =
     "#define NNC_EXP exp\n#define NNC_EXPM1 expm1\n#define NNC_LOG log\n#define NNC_LOG1P log1p\n"
     "#define NNC_SQRT sqrt\n#define NNC_FABS fabs\n#define NNC_TANH tanh\n#define NNC_ERF erf\n"
     "#define NNC_POW pow\n"
+    "#define NNC_EXP_ZERO_BELOW -746.0\n"
     "#else\n"
     "#define NNC_EXP expf\n#define NNC_EXPM1 expm1f\n#define NNC_LOG logf\n#define NNC_LOG1P log1pf\n"
     "#define NNC_SQRT sqrtf\n#define NNC_FABS fabsf\n#define NNC_TANH tanhf\n#define NNC_ERF erff\n"
     "#define NNC_POW powf\n"
+    "#define NNC_EXP_ZERO_BELOW -104.0f\n"
     "#endif\n"
     "/* Register tiles sized for 32 512-bit vector registers, or for 16 of 256 bits. */\n"
     "#if defined(__AVX512F__)\n#define NNC_WIDE_VECTORS 1\n#else\n#define NNC_WIDE_VECTORS 0\n#endif\n";
 
 static const char *const helper_text[H_COUNT] = {
+    [H_EXP] = "/* e^x. Below NNC_EXP_ZERO_BELOW it rounds to 0, which libm returns too,\n"
+              "** but by way of its underflow path, which sets errno, at many times the\n"
+              "** cost: a confident softmax takes it for most of its outputs. */\n"
+              "static inline nnc_real nnc_exp(nnc_real x) { return x < NNC_EXP_ZERO_BELOW ? 0 : NNC_EXP(x); }\n",
     [H_SQ] = "static inline nnc_real nnc_sq(nnc_real x) { return x * x; }\n",
     [H_SQRT] = "#if defined(__clang__)\n"
                "/* libm's sqrt declared const, as if by -fno-math-errno: clang then knows\n"
@@ -79,14 +85,14 @@ static const char *const helper_text[H_COUNT] = {
     [H_SIGMOID] = "/* Stable: exp of a non-positive number only. The branch picks the\n"
                   "** numerator, so that compilers select instead of jumping. */\n"
                   "static inline nnc_real nnc_sigmoid(nnc_real x) {\n"
-                  "    nnc_real e = NNC_EXP(-NNC_FABS(x));\n"
+                  "    nnc_real e = nnc_exp(-NNC_FABS(x));\n"
                   "    return (x >= 0 ? 1 : e) / (1 + e);\n}\n",
     [H_SOFTPLUS] = "/* Stable: log(1 + e^x) = max(x, 0) + log1p(e^-|x|). */\n"
                    "static inline nnc_real nnc_softplus(nnc_real x) {\n"
-                   "    return (x > 0 ? x : 0) + NNC_LOG1P(NNC_EXP(-NNC_FABS(x)));\n}\n",
+                   "    return (x > 0 ? x : 0) + NNC_LOG1P(nnc_exp(-NNC_FABS(x)));\n}\n",
     [H_SOFTSIGN] = "static inline nnc_real nnc_softsign(nnc_real x) { return x / (1 + NNC_FABS(x)); }\n",
     [H_SWISH] = "static inline nnc_real nnc_swish(nnc_real x) {\n"
-                "    nnc_real e = NNC_EXP(-NNC_FABS(x));\n"
+                "    nnc_real e = nnc_exp(-NNC_FABS(x));\n"
                 "    return x * ((x >= 0 ? 1 : e) / (1 + e));\n}\n",
     [H_GELU] = "static inline nnc_real nnc_gelu(nnc_real x) {\n"
                "    return (nnc_real)0.5 * x * (1 + NNC_ERF(x * (nnc_real)0.70710678118654752));\n}\n",
@@ -157,6 +163,7 @@ static const char *const helper_text[H_COUNT] = {
 };
 
 void cg_c_helpers(CgText *t, unsigned used) {
+    if (used & (1u << H_SIGMOID | 1u << H_SOFTPLUS | 1u << H_SWISH)) used |= 1u << H_EXP;
     cg_c_put(t, math_macros);
     for (int h = 0; h < H_COUNT; h++)
         if (used >> h & 1u) cg_c_put(t, helper_text[h]);

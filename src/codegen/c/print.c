@@ -36,7 +36,7 @@ static const char *unary(Pr *p, const LExpr *e, const char *a) {
     Arena *ar = p->cf->arena;
     switch (e->op) {
     case LOP_NEG: return arena_printf(ar, "(-%s)", a);
-    case LOP_EXP: return arena_printf(ar, "NNC_EXP(%s)", a);
+    case LOP_EXP: return helper(p, H_EXP, "nnc_exp", a);
     case LOP_LOG: return arena_printf(ar, "NNC_LOG(%s)", a);
     case LOP_SQRT: /* libm's outside loops, where nothing is to vectorize and errno costs nothing */
         return p->loop_depth ? helper(p, H_SQRT, "nnc_sqrt", a) : arena_printf(ar, "NNC_SQRT(%s)", a);

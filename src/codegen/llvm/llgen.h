@@ -18,10 +18,12 @@
 
 /* ---- module.c: the module, its types, the host target, passes, emission ---- */
 
-/* libm and runtime functions kernels call, declared on first use. */
+/* libm and runtime functions kernels call, declared on first use. LL_EXP
+** is the C backend's nnc_exp, defined in the module: 0 below the least x
+** whose e^x rounds to more than 0, else LL_LIBM_EXP. */
 typedef enum LlFn {
     LL_EXP, LL_EXPM1, LL_LOG, LL_LOG1P, LL_SQRT, LL_TANH, LL_ERF, LL_POW, LL_FABS,
-    LL_UNIFORM, LL_FN_COUNT
+    LL_UNIFORM, LL_LIBM_EXP, LL_FN_COUNT
 } LlFn;
 
 /* The module being built. */

@@ -125,16 +125,38 @@ LLVMValueRef ll_function(LlFile *lf, const char *name, LLVMTypeRef type, bool ex
 
 /* libm at the precision of nnc_real, as helpers.c's NNC_EXP etc. pick it. */
 static const char *const fn_names[LL_FN_COUNT][2] = {
-    [LL_EXP] = {"expf", "exp"},     [LL_EXPM1] = {"expm1f", "expm1"}, [LL_LOG] = {"logf", "log"},
+    [LL_LIBM_EXP] = {"expf", "exp"}, [LL_EXPM1] = {"expm1f", "expm1"}, [LL_LOG] = {"logf", "log"},
     [LL_LOG1P] = {"log1pf", "log1p"}, [LL_SQRT] = {"llvm.sqrt.f32", "llvm.sqrt.f64"}, [LL_TANH] = {"tanhf", "tanh"},
     [LL_ERF] = {"erff", "erf"},     [LL_POW] = {"powf", "pow"},       [LL_FABS] = {"fabsf", "fabs"},
     [LL_UNIFORM] = {"nnc_uniform", "nnc_uniform"},
 };
 
+/* helpers.c's nnc_exp: x < NNC_EXP_ZERO_BELOW ? 0 : exp(x), with a branch,
+** so that libm's underflow path is not taken for a result it rounds to 0
+** anyway. */
+static LLVMValueRef guarded_exp(LlFile *lf) {
+    LLVMValueRef fn = ll_function(lf, "nnc_exp", LLVMFunctionType(lf->real, &lf->real, 1, false), false);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(lf->ctx, fn, "entry");
+    LLVMBasicBlockRef zero = LLVMAppendBasicBlockInContext(lf->ctx, fn, "zero");
+    LLVMBasicBlockRef libm = LLVMAppendBasicBlockInContext(lf->ctx, fn, "libm");
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(lf->ctx);
+    LLVMValueRef x = LLVMGetParam(fn, 0), exp = ll_fn(lf, LL_LIBM_EXP);
+    attribute(lf, fn, "alwaysinline");
+    LLVMPositionBuilderAtEnd(b, entry);
+    LLVMBuildCondBr(b, LLVMBuildFCmp(b, LLVMRealOLT, x, ll_real(lf, lf->o->f64 ? -746.0 : -104.0), ""), zero, libm);
+    LLVMPositionBuilderAtEnd(b, zero);
+    LLVMBuildRet(b, ll_real(lf, 0));
+    LLVMPositionBuilderAtEnd(b, libm);
+    LLVMBuildRet(b, LLVMBuildCall2(b, LLVMGetElementType(LLVMTypeOf(exp)), exp, &x, 1, ""));
+    LLVMDisposeBuilder(b);
+    return fn;
+}
+
 /* Pure functions: the optimizer may hoist and merge calls, never change
 ** which function computes a value. */
 LLVMValueRef ll_fn(LlFile *lf, LlFn fn) {
     if (lf->fn[fn]) return lf->fn[fn];
+    if (fn == LL_EXP) return lf->fn[fn] = guarded_exp(lf);
     LLVMTypeRef type;
     if (fn == LL_UNIFORM) {
         LLVMTypeRef args[3] = {lf->i64, lf->i64, lf->i64};
@@ -145,7 +167,10 @@ LLVMValueRef ll_fn(LlFile *lf, LlFn fn) {
     }
     LLVMValueRef f = LLVMAddFunction(lf->mod, fn_names[fn][lf->o->f64], type);
     attribute(lf, f, "nounwind");
-    attribute(lf, f, "readnone");
+    /* exp behind nnc_exp's branch as what it is, a function that may set
+    ** errno: the loop vectorizer would otherwise call it on every lane of a
+    ** vector and select, the very calls the branch avoids. */
+    attribute(lf, f, fn == LL_LIBM_EXP ? "inaccessiblememonly" : "readnone");
     attribute(lf, f, "willreturn");
     lf->fn[fn] = f;
     return f;
