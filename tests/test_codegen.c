@@ -301,53 +301,46 @@ static int run_with_helpers(const char *real, unsigned used, const char *program
     return status;
 }
 
+/* A program whose exit status is 1 where ours(x) and libm(x) differ in
+** their bits (any NaN matching any NaN) for a float x among the special
+** values, the bit patterns from..to, and every 65537th pattern. */
+static const char *float_program(const char *libm, const char *ours, uint32_t from, uint32_t to) {
+    return arena_printf(arena,
+                        "static int check(uint32_t b) {\n"
+                        "    float x, want, got;\n"
+                        "    memcpy(&x, &b, sizeof x);\n"
+                        "    want = %s(x);\n"
+                        "    got = %s(x);\n"
+                        "    if (want != want) return got == got;\n"
+                        "    return memcmp(&want, &got, sizeof got) != 0;\n"
+                        "}\n"
+                        "int main(void) {\n"
+                        "    static const uint32_t special[] = {0, 0x80000000u, 1, 0x7f7fffffu, 0x7f800000u,\n"
+                        "        0xff800000u, 0x7fc00000u, 0xbf800000u, 0x3f800000u, 0x807fffffu, 0x007fffffu};\n"
+                        "    unsigned long bad = 0;\n"
+                        "    uint64_t b;\n"
+                        "    for (b = 0; b < sizeof special / sizeof *special; b++) bad += check(special[b]);\n"
+                        "    for (b = %uu; b <= %uu; b++) bad += check((uint32_t)b);\n"
+                        "    for (b = 0; b < 0x100000000ull; b += 65537) bad += check((uint32_t)b);\n"
+                        "    return bad != 0;\n"
+                        "}\n",
+                        libm, ours, (unsigned)from, (unsigned)to);
+}
+
 /* The generated code's sqrt (helpers.c) against libm's correctly rounded
 ** sqrtf, bit for bit: every special value and every 65537th bit pattern
 ** (an exhaustive run of all 2^32 passed when it was written). */
 Test(codegen, generated_sqrt_is_correctly_rounded, .timeout = 120) {
-    int status = run_with_helpers("float", 1u << H_SQRT,
-                 "static int check(uint32_t b) {\n"
-                 "    float x, want, got;\n"
-                 "    memcpy(&x, &b, sizeof x);\n"
-                 "    want = sqrtf(x);\n"
-                 "    got = nnc_sqrt(x);\n"
-                 "    if (want != want) return got == got;\n"
-                 "    return memcmp(&want, &got, sizeof got) != 0;\n"
-                 "}\n"
-                 "int main(void) {\n"
-                 "    static const uint32_t special[] = {0, 0x80000000u, 1, 0x7f7fffffu, 0x7f800000u,\n"
-                 "        0xff800000u, 0x7fc00000u, 0xbf800000u, 0x3f800000u, 0x807fffffu, 0x007fffffu};\n"
-                 "    unsigned long bad = 0;\n"
-                 "    uint64_t b;\n"
-                 "    for (b = 0; b < sizeof special / sizeof *special; b++) bad += check(special[b]);\n"
-                 "    for (b = 0; b < 0x100000000ull; b += 65537) bad += check((uint32_t)b);\n"
-                 "    printf(\"%lu\\n\", bad);\n"
-                 "    return bad != 0;\n"
-                 "}\n");
+    int status = run_with_helpers("float", 1u << H_SQRT, float_program("sqrtf", "nnc_sqrt", 1, 0));
     cr_expect_eq(status, 0, "nnc_sqrt differs from sqrtf (or did not compile)");
 }
 
 /* nnc_exp skips libm below NNC_EXP_ZERO_BELOW: the same bits as libm's exp
 ** for every float from -80 down to -inf (libm's result goes from normal
-** through denormal to 0 there), NaN, and every 65537th bit pattern; in
-** double, every 2^-20 from -740 to -750. */
+** through denormal to 0 there) and the samples; in double, every 2^-20
+** from -740 to -750. */
 Test(codegen, generated_exp_is_libms, .timeout = 120) {
-    int status = run_with_helpers("float", 1u << H_EXP,
-                 "static int check(uint32_t b) {\n"
-                 "    float x, want, got;\n"
-                 "    memcpy(&x, &b, sizeof x);\n"
-                 "    want = expf(x);\n"
-                 "    got = nnc_exp(x);\n"
-                 "    if (want != want) return got == got;\n"
-                 "    return memcmp(&want, &got, sizeof got) != 0;\n"
-                 "}\n"
-                 "int main(void) {\n"
-                 "    unsigned long bad = check(0x7fc00000u) + check(0xff800000u);\n"
-                 "    uint64_t b;\n"
-                 "    for (b = 0xc2a00000u; b <= 0xff800000u; b++) bad += check((uint32_t)b);\n"
-                 "    for (b = 0; b < 0x100000000ull; b += 65537) bad += check((uint32_t)b);\n"
-                 "    return bad != 0;\n"
-                 "}\n");
+    int status = run_with_helpers("float", 1u << H_EXP, float_program("expf", "nnc_exp", 0xc2a00000u, 0xff800000u));
     cr_expect_eq(status, 0, "nnc_exp differs from expf (or did not compile)");
     status = run_with_helpers("double", 1u << H_EXP,
                  "int main(void) {\n"
