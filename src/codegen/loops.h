@@ -69,6 +69,11 @@ typedef struct LBuf {
 
 /* Scalar formulas: the element-wise ops of the IR, each spelled by the
 ** printer (libm at nnc_real's precision, the stable forms of helpers). */
+/* LOP_EXP's x below which e^x rounds to 0, in float and in double: both
+** printers return 0 there without calling libm, whose underflow path
+** (errno) gives the same 0 at many times the cost. */
+#define LOOPS_EXP_ZERO_BELOW_F32 -104.0
+#define LOOPS_EXP_ZERO_BELOW_F64 -746.0
 typedef enum LOp {
     LOP_NEG, LOP_EXP, LOP_LOG, LOP_SQRT, LOP_ABS, LOP_TANH, LOP_ERF, LOP_SQUARE, LOP_STEP, LOP_RELU,
     LOP_SELU, LOP_SIGMOID, LOP_SOFTPLUS, LOP_SOFTSIGN, LOP_SWISH, LOP_GELU, LOP_SIGN,

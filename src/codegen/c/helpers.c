@@ -7,18 +7,24 @@
 */
 #include "cgen.h"
 
+#include "../loops.h"
+
+/* A macro's value as a string literal. */
+#define TEXT(x) TEXT2(x)
+#define TEXT2(x) #x
+
 static const char *const math_macros =
     "/* libm at the precision of nnc_real. */\n"
     "#ifdef NNC_F64\n"
     "#define NNC_EXP exp\n#define NNC_EXPM1 expm1\n#define NNC_LOG log\n#define NNC_LOG1P log1p\n"
     "#define NNC_SQRT sqrt\n#define NNC_FABS fabs\n#define NNC_TANH tanh\n#define NNC_ERF erf\n"
     "#define NNC_POW pow\n"
-    "#define NNC_EXP_ZERO_BELOW -746.0\n"
+    "#define NNC_EXP_ZERO_BELOW " TEXT(LOOPS_EXP_ZERO_BELOW_F64) "\n"
     "#else\n"
     "#define NNC_EXP expf\n#define NNC_EXPM1 expm1f\n#define NNC_LOG logf\n#define NNC_LOG1P log1pf\n"
     "#define NNC_SQRT sqrtf\n#define NNC_FABS fabsf\n#define NNC_TANH tanhf\n#define NNC_ERF erff\n"
     "#define NNC_POW powf\n"
-    "#define NNC_EXP_ZERO_BELOW -104.0f\n"
+    "#define NNC_EXP_ZERO_BELOW " TEXT(LOOPS_EXP_ZERO_BELOW_F32) "f\n"
     "#endif\n"
     "/* Register tiles sized for 32 512-bit vector registers, or for 16 of 256 bits. */\n"
     "#if defined(__AVX512F__)\n#define NNC_WIDE_VECTORS 1\n#else\n#define NNC_WIDE_VECTORS 0\n#endif\n";

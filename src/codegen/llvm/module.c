@@ -143,7 +143,7 @@ static LLVMValueRef guarded_exp(LlFile *lf) {
     LLVMValueRef x = LLVMGetParam(fn, 0), exp = ll_fn(lf, LL_LIBM_EXP);
     attribute(lf, fn, "alwaysinline");
     LLVMPositionBuilderAtEnd(b, entry);
-    LLVMBuildCondBr(b, LLVMBuildFCmp(b, LLVMRealOLT, x, ll_real(lf, lf->o->f64 ? -746.0 : -104.0), ""), zero, libm);
+    LLVMBuildCondBr(b, LLVMBuildFCmp(b, LLVMRealOLT, x, ll_real(lf, lf->o->f64 ? LOOPS_EXP_ZERO_BELOW_F64 : LOOPS_EXP_ZERO_BELOW_F32), ""), zero, libm);
     LLVMPositionBuilderAtEnd(b, zero);
     LLVMBuildRet(b, ll_real(lf, 0));
     LLVMPositionBuilderAtEnd(b, libm);
