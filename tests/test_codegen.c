@@ -238,6 +238,32 @@ Test(codegen, plan_of_predict_has_no_dropout_and_views) {
     cr_expect_eq(p->phases, 1);
 }
 
+static bool packed(const CgNodePlan *np) { return np->ppos >= 0; }
+
+/* A layer of inputs x units weights, trained: how many of the step's
+** matmuls pack their weights, and the panel's room in the fixed scratch. */
+static int packed_matmuls(int inputs, int units, long *room) {
+    char src[256];
+    snprintf(src, sizeof src, "model p {\n input x[%d]\n dense(%d, relu)\n dense(2, softmax)\n}\n"
+                              "compile {\n loss = sparse_categorical_crossentropy\n}\n", inputs, units);
+    IrModule *m = compile(src);
+    CgLayout l = cg_layout(arena, m);
+    CgPlan *p = cg_plan(arena, m->train, CG_TRAIN, &l, -1, NULL);
+    for (int id = 0; id < p->f->nodes.len; id++)
+        if (p->node[id].live && p->node[id].ppos >= 0) cr_expect_lt(p->node[id].ppos, p->fixed);
+    *room = p->fixed;
+    return count(p, OP_MATMUL, packed);
+}
+
+Test(codegen, only_a_million_weights_are_packed) {
+    long small_room, big_room;
+    /* 1024 x 1023 weights stay where they are; 1024 x 1024 are packed
+    ** K x CG_PACK_COLS at a time, in one region of the fixed scratch. */
+    cr_expect_eq(packed_matmuls(1024, 1023, &small_room), 0);
+    cr_expect_eq(packed_matmuls(1024, 1024, &big_room), 1);
+    cr_expect_geq(big_room - small_room, 1024L * CG_PACK_COLS);
+}
+
 Test(codegen, unroll_limit_comes_from_sizes_or_the_option) {
     IrModule *m = compile(cancer_src);
     CgLayout l = cg_layout(arena, m);

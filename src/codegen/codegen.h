@@ -77,6 +77,8 @@ typedef struct CgNodePlan {
     int grad_out;  /* BATCH_SUM whose only use is OUT_GRAD: that output's index, else -1 */
     long tpos;     /* MATMUL W[i][k]·x[k] per row: where Wᵀ is copied (uniform scratch), else -1 */
     int tile;      /* MATMUL of a row by large weights: nonzero when tiled (lower_nodes.c) */
+    long ppos;     /* tiled MATMUL whose weights are packed a block of columns at a time:
+                   ** where the block goes (uniform scratch, shared by all), else -1 */
     int lse;       /* SOFTMAX: the LOGSUMEXP of its operand it also computes, else -1 */
     int softmax;   /* LOGSUMEXP: the SOFTMAX that computes it, else -1 */
     bool unroll;   /* its loop nest is small enough to write out */
@@ -122,6 +124,8 @@ int cg_bcast_axis(Shape operand, Shape result, int axis);
 #define CG_ROW_TILE 4       /* CgNodePlan.tile of a tiled matmul, and the fewest rows of dW worth
                               ** tiling; the tile's shape is the lowering's (lower.h, LwTile) */
 #define CG_TILE_MIN 64      /* weights from which a matmul goes tile by tile (plan.c tiles) */
+#define CG_PACK_MIN (1L << 20) /* weights from which a tiled matmul packs them (plan.c packs) */
+#define CG_PACK_COLS 32     /* the widest block of columns a tile packs (lower.h, LwTile) */
 
 /* ---- lower*.c: a planned function to the loop IR (loops.h) ---- */
 struct LoopKernel;

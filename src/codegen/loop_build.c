@@ -194,6 +194,11 @@ void lb_if_in_range(LBuilder *b, long at) {
     b->open[b->depth]->idx = lidx_const(at);
 }
 
+void lb_if_rows(LBuilder *b, long rows) {
+    lb_if(b, LC_ROWS);
+    b->open[b->depth]->idx = lidx_const(rows);
+}
+
 void lb_else(LBuilder *b) {
     LStmt *s = b->open[b->depth];
     if (s->kind != LS_IF) die("loop IR: else without if");

@@ -91,6 +91,7 @@ static void stmt(Dump *d, const LStmt *s, int depth) {
                                             [LC_WIDE] = "if wide vectors {\n",
                                             [LC_SHUFFLE] = "if vector shuffles {\n"};
         if (s->cond == LC_IN_RANGE) fprintf(out, "if lo <= %ld < hi {\n", s->idx.c);
+        else if (s->cond == LC_ROWS) fprintf(out, "if n >= %ld {\n", s->idx.c);
         else fputs(conds[s->cond], out);
         stmts(d, s->body, depth + 1);
         if (s->orelse) {

@@ -150,6 +150,8 @@ typedef enum LCond {
                    ** target is known — the C compiler's macros, LLVM's target */
     LC_IN_RANGE,   /* update: lo <= at < hi, at the statement's idx (a constant): the
                    ** NNC_RANGE_ALIGN elements from at are in the range */
+    LC_ROWS,       /* n >= the statement's idx (a constant): the tiles of that many rows
+                   ** after it run at least once */
     LC_SHUFFLE,    /* the target picks a vector's lanes from two vectors (LS_TRANSPOSE):
                    ** LLVM always, C where the compiler has the builtin */
 } LCond;
@@ -249,6 +251,7 @@ void lb_loop(LBuilder *b, int var, LBound from, LBound to, int step, LHint hint)
 void lb_block(LBuilder *b);
 void lb_if(LBuilder *b, LCond cond);
 void lb_if_in_range(LBuilder *b, long at); /* LC_IN_RANGE */
+void lb_if_rows(LBuilder *b, long rows);   /* LC_ROWS */
 void lb_else(LBuilder *b); /* the open if's other branch */
 void lb_close(LBuilder *b);
 void lb_decl(LBuilder *b, int local, LExpr *value);

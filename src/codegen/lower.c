@@ -159,7 +159,7 @@ static void row_body(Lw *w) {
 Lw lw_new(Arena *a, const IrFunc *f, const CgPlan *plan, const CgLayout *layout, const CgLowerOptions *opt,
           LoopKernel *lk) {
     int len = f->nodes.len + 1, np = f->module->params.len + 1;
-    Lw w = {.arena = a, .lk = lk, .f = f, .plan = plan, .layout = layout, .opt = opt};
+    Lw w = {.arena = a, .lk = lk, .f = f, .plan = plan, .layout = layout, .opt = opt, .pack_buf = -1};
     lb_init(&w.b, a, lk);
     w.buf_of = ARENA_ARRAY(a, int, len);
     w.tbuf_of = ARENA_ARRAY(a, int, len);

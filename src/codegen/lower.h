@@ -30,6 +30,12 @@ typedef struct Lw {
     ** parameter's elements, where every value has its shape or is a scalar. */
     bool flat;
     int row_offset; /* per-row values are read at row r + row_offset (tiles) */
+    /* The packed panel (plan.c packs): its buffer, one per kernel, -1 until
+    ** used; while pack_width > 0 a tile reads columns [pack_base,
+    ** pack_base + pack_width) of its shared operand there, k-major. */
+    int pack_buf;
+    LIdx pack_base;
+    int pack_width;
 } Lw;
 
 /* lower_expr.c: the value of node n at coordinates c (n->shape.rank of
@@ -91,6 +97,11 @@ typedef struct LwAcc {
     LExpr *(*row)(Lw *w, const void *ctx, LIdx t, LIdx j);     /* b_t[j], shared by a tile */
     /* Stores sum, element j of row `row` of the result. */
     void (*store)(Lw *w, const void *ctx, int row, LIdx j, LExpr *sum);
+    /* Or NULL: before the tiles of a block of columns [base, base + width),
+    ** where there is a tile of `rows` rows, copies b_t's block to the panel
+    ** and sets w->pack_* for row() to read it; the block's loop over the
+    ** tiles clears them. */
+    void (*pack)(Lw *w, const void *ctx, LIdx base, int width, int rows);
     const void *ctx;
 } LwAcc;
 void lw_acc(Lw *w, const LwAcc *acc);
@@ -115,6 +126,7 @@ typedef struct LwTileLoop {
     int var;
     LBound from, to;
     int step;
+    bool outside; /* the loop over the tiles outside the blocks of columns instead */
 } LwTileLoop;
 /* A tile of one row is the plain acc array of lw_acc; tl may be NULL. */
 void lw_acc_tile(Lw *w, const LwAcc *acc, LwTile tile, const LwTileLoop *tl);

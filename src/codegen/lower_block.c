@@ -343,12 +343,20 @@ static void block(Lw *w, Step *st, int width, LIdx base) {
 ** the column block outside, so that its strip of weights (or of dy) stays
 ** in cache while every tile of rows goes past it. */
 static void tiled_block(Lw *w, Step *st, const LwTileLoop *tl, int width, LIdx base) {
+    if (tl && st->acc->pack) st->acc->pack(w, st->acc->ctx, base, width, tl->step);
     if (tl) lb_loop(&w->b, tl->var, tl->from, tl->to, tl->step, LH_NONE);
     block(w, st, width, base);
     if (tl) lb_close(&w->b);
+    w->pack_width = 0;
 }
 
 static void blocks(Lw *w, Step *st, int size, const LwTileLoop *tl) {
+    if (tl && tl->outside) {
+        lb_loop(&w->b, tl->var, tl->from, tl->to, tl->step, LH_NONE);
+        blocks(w, st, size, NULL);
+        lb_close(&w->b);
+        return;
+    }
     int full = st->acc->width / size * size, rest = st->acc->width - full;
     if (full == size) {
         tiled_block(w, st, tl, size, lidx_const(0));

@@ -277,6 +277,7 @@ static void stmt(Pr *p, const LStmt *s) {
         p->step_used |= s->cond == LC_FIRST_STEP;
         p->range_used |= s->cond == LC_IN_RANGE;
         if (s->cond == LC_IN_RANGE) cg_c_open(t, "if (lo <= %ld && %ld < hi)", s->idx.c, s->idx.c);
+        else if (s->cond == LC_ROWS) cg_c_open(t, "if (n >= %ld)", s->idx.c);
         else cg_c_open(t, s->cond == LC_HAS_Y ? "if (y != NULL)" : "if (step == 1)");
         stmts(p, s->body);
         cg_c_close(t);

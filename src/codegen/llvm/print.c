@@ -260,6 +260,8 @@ static void branch(Lp *p, const LStmt *s) {
         LLVMValueRef at = i64(p, s->idx.c);
         cond = LLVMBuildAnd(p->b, LLVMBuildICmp(p->b, LLVMIntSLE, p->lo, at, ""),
                             LLVMBuildICmp(p->b, LLVMIntSLT, at, p->hi, ""), "");
+    } else if (s->cond == LC_ROWS) {
+        cond = LLVMBuildICmp(p->b, LLVMIntSGE, p->n, i64(p, s->idx.c), "");
     } else {
         cond = LLVMBuildICmp(p->b, LLVMIntEQ, p->step, i64(p, 1), "");
     }
