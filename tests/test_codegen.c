@@ -240,13 +240,17 @@ Test(codegen, plan_of_predict_has_no_dropout_and_views) {
 
 static bool packed(const CgNodePlan *np) { return np->ppos >= 0; }
 
-/* A layer of inputs x units weights, trained: how many of the step's
-** matmuls pack their weights, and the panel's room in the fixed scratch. */
-static int packed_matmuls(int inputs, int units, long *room) {
+static IrModule *one_layer(int inputs, int units) {
     char src[256];
     snprintf(src, sizeof src, "model p {\n input x[%d]\n dense(%d, relu)\n dense(2, softmax)\n}\n"
                               "compile {\n loss = sparse_categorical_crossentropy\n}\n", inputs, units);
-    IrModule *m = compile(src);
+    return compile(src);
+}
+
+/* A layer of inputs x units weights, trained: how many of the step's
+** matmuls pack their weights, and the panel's room in the fixed scratch. */
+static int packed_matmuls(int inputs, int units, long *room) {
+    IrModule *m = one_layer(inputs, units);
     CgLayout l = cg_layout(arena, m);
     CgPlan *p = cg_plan(arena, m->train, CG_TRAIN, &l, -1, NULL);
     for (int id = 0; id < p->f->nodes.len; id++)
@@ -262,6 +266,16 @@ Test(codegen, only_a_million_weights_are_packed) {
     cr_expect_eq(packed_matmuls(1024, 1023, &small_room), 0);
     cr_expect_eq(packed_matmuls(1024, 1024, &big_room), 1);
     cr_expect_geq(big_room - small_room, 1024L * CG_PACK_COLS);
+}
+
+/* Inference code (frozen weights) runs 8 rows at a time from a scratch on
+** the stack: no panel there; the trainer's predict kernel packs. */
+Test(codegen, inference_code_packs_nothing) {
+    IrModule *m = one_layer(1024, 1024);
+    CgLayout l = cg_layout(arena, m);
+    bool *frozen = ARENA_ARRAY(arena, bool, m->predict->nodes.len + 1);
+    cr_expect_eq(count(cg_plan(arena, m->predict, CG_PREDICT, &l, -1, frozen), OP_MATMUL, packed), 0);
+    cr_expect_eq(count(cg_plan(arena, m->predict, CG_PREDICT, &l, -1, NULL), OP_MATMUL, packed), 1);
 }
 
 Test(codegen, unroll_limit_comes_from_sizes_or_the_option) {

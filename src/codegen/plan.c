@@ -530,7 +530,10 @@ CgPlan *cg_plan(Arena *a, const IrFunc *f, CgFuncKind kind, const CgLayout *layo
     allocate(p);
     transposes(p);
     tiles(p);
-    packs(p);
+    /* Not in inference code (frozen weights): it runs 8 rows at a time
+    ** (c/infer.c), one tile per block of columns, which a copy would not
+    ** repay, from a scratch on the stack, which should not hold a panel. */
+    if (!frozen) packs(p);
     p->fixed = (p->fixed + 15) / 16 * 16;
     finish_accesses(p, layout);
     for (int id = 0; id < len; id++) p->node[id].unroll = trip_count(f->nodes.items[id]) <= p->unroll;
