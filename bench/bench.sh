@@ -15,7 +15,8 @@
 # figure: check that both are near 0). Then inference: --emit=infer at
 # batch 1 and 256 rows against the hand-written C and its BLAS build,
 # alternated and REPS times too, medians.
-#   NNC=build/nnc SHARED=../shared REPS=3 THREADS=1 bench/bench.sh [A B C D E]
+#   NNC=build/nnc SHARED=../shared REPS=3 THREADS=1 bench/bench.sh [A B C D E] [F]
+# (F, a 784-2048-10 network, is not among ../shared/bench's models: only when named)
 set -eu
 NNC=$(cd "$(dirname "${NNC:-build/nnc}")" && pwd)/$(basename "${NNC:-build/nnc}")
 here=$(cd "$(dirname "$0")" && pwd)

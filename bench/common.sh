@@ -1,5 +1,5 @@
 # bench/common.sh — what the benchmark scripts share (sourced): the models
-# A-E of ../shared/bench/README.md and how a trainer's rate is timed.
+# A-E of ../shared/bench/README.md (and F) and how a trainer's rate is timed.
 # shellcheck shell=sh
 
 now() { date +%s.%N; }
@@ -14,6 +14,9 @@ model_B() { echo "mlp_64_32_10 64,32,10 relu ce 32 digits_train.csv 300 15"; }
 model_C() { echo "mlp_784_16_16_10 784,16,16,10 sigmoid ce 32 fashion_small_train.csv 100 2"; }
 model_D() { echo "mlp_784_128_10 784,128,10 relu ce 128 fashion_small_train.csv 100 2"; }
 model_E() { echo "mlp_784_512_512_10 784,512,512,10 relu ce 128 fashion_small_train.csv 8 1"; }
+# F is not one of ../shared/bench's: a layer of 1.6 million weights, whose
+# matmuls pack their weights (src/codegen/plan.c packs). bench/bench.sh F.
+model_F() { echo "mlp_784_2048_10 784,2048,10 relu ce 128 fashion_small_train.csv 2 1"; }
 
 # samples/s of a trainer over its training steps alone, as the peers time
 # their training loop: --profile's last line (its clock reads cost nnc
