@@ -32,8 +32,11 @@
 **      stored and in the same phase, is computed by the softmax from its
 **      max and sum (the loss of a softmax output with cross-entropy): the
 **      same additions in the same order, and half the exps.
-** Rules 4, 5, 7, 8 and 9 are optimizations a backend may ignore: the values
-** are the same either way.
+**  10. A tiled matmul over a million weights or more copies each block of
+**      weight columns to a contiguous panel before its tiles read it
+**      (packs), except in inference code.
+** Rules 4, 5, 7, 8, 9 and 10 are optimizations a backend may ignore: the
+** values are the same either way.
 */
 #include "codegen.h"
 
