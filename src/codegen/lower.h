@@ -131,6 +131,7 @@ typedef struct LwTileLoop {
 /* A tile of one row is the plain acc array of lw_acc; tl may be NULL. */
 void lw_acc_tile(Lw *w, const LwAcc *acc, LwTile tile, const LwTileLoop *tl);
 #define LW_ACC_BLOCK 32
+#define LW_SWEEP_COLUMNS 4096 /* dy's widest row that a weight gradient's tiles sweep (lower_nodes.c) */
 /* Sums over k of at least LW_SPLIT_MIN terms into at most LW_SPLIT_CHAINS
 ** vectors of LW_SPLIT_LANES columns go in parts (lower_block.c): enough
 ** independent chains of multiply-adds to hide their latency. */

@@ -545,15 +545,16 @@ static void bs_store(Lw *w, const void *ctx, int row, LIdx j, LExpr *sum) {
 ** row at a time has too few chains of multiply-adds over the batch to
 ** hide their latency (6-8 % of 30-30-15-1's training step).
 ** A block of dy's columns stays in cache while the tiles go past it,
-** reading all of x; over a million weights (plan.c packs) with more rows
-** than columns, x is the larger, and the tiles go outside instead, each
-** tile's x staying in cache while all of dy goes past it: a 3072-1024
-** layer's step took 7-15 % less time (784-512 and 784-128 about the
+** reading all of x. Over a million weights (plan.c packs) the tiles go
+** outside instead, each tile's x staying in L1 while all of dy (a chunk's
+** rows, up to 1 MB: LW_SWEEP_COLUMNS) goes past it from L2, and the
+** gradient is written a whole row at a time: a 3072-1024 layer's step
+** took 7-15 % less time, 784-2048's 9 % (784-512 and 784-128 about the
 ** same, so they keep the block outside). */
 static void batch_sum_tiles(Lw *w, BsRow *b, const LwAcc *acc, LwTile tile) {
     int rows = b->sq.dim[0], tiled = rows / tile.rows * tile.rows;
     b->outer[0] = lidx_var(LV_I0);
-    LwTileLoop tl = {LV_I0, lbound(0), lbound(tiled), tile.rows, .outside = rows > acc->width && (long)rows * acc->width >= CG_PACK_MIN};
+    LwTileLoop tl = {LV_I0, lbound(0), lbound(tiled), tile.rows, .outside = (long)rows * acc->width >= CG_PACK_MIN && acc->width <= LW_SWEEP_COLUMNS};
     if (tiled) lw_acc_tile(w, acc, tile, &tl);
     if (tiled == rows) return;
     b->outer[0] = lidx_const(tiled);
