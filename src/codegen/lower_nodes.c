@@ -549,12 +549,13 @@ static void bs_store(Lw *w, const void *ctx, int row, LIdx j, LExpr *sum) {
 ** outside instead, each tile's x staying in L1 while all of dy (a chunk's
 ** rows, up to 1 MB: LW_SWEEP_COLUMNS) goes past it from L2, and the
 ** gradient is written a whole row at a time: a 3072-1024 layer's step
-** took 7-15 % less time, 784-2048's 9 % (784-512 and 784-128 about the
+** took 7-15 % less time, 784-2048's 7-9 % (784-512 and 784-128 about the
 ** same, so they keep the block outside). */
 static void batch_sum_tiles(Lw *w, BsRow *b, const LwAcc *acc, LwTile tile) {
     int rows = b->sq.dim[0], tiled = rows / tile.rows * tile.rows;
     b->outer[0] = lidx_var(LV_I0);
-    LwTileLoop tl = {LV_I0, lbound(0), lbound(tiled), tile.rows, .outside = (long)rows * acc->width >= CG_PACK_MIN && acc->width <= LW_SWEEP_COLUMNS};
+    bool tiles_outside = (long)rows * acc->width >= CG_PACK_MIN && acc->width <= LW_SWEEP_COLUMNS;
+    LwTileLoop tl = {LV_I0, lbound(0), lbound(tiled), tile.rows, .outside = tiles_outside};
     if (tiled) lw_acc_tile(w, acc, tile, &tl);
     if (tiled == rows) return;
     b->outer[0] = lidx_const(tiled);
