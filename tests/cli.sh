@@ -138,6 +138,21 @@ for dtype in f32 f64; do
     done
 done
 
+# ---- --emit=infer: rows per block ----
+# A row of 2080 activations: 7 rows fill the 64 KB stack budget, but 6.4 MB
+# of weights read once per block take whole 8-row tiles (65 KB); 8
+# inputs to 3000 units (216 KB of weights) keep to the budget.
+for shape in "784 2048 8 66560" "8 3000 5 60640"; do
+    set -- $shape
+    printf 'model w {\n input x[%s]\n dense(%s, relu)\n dense(10, softmax)\n}\ncompile {\n loss = sparse_categorical_crossentropy\n}\n' \
+        "$1" "$2" >w.nn
+    awk -v n="$1" 'BEGIN { for (r = 0; r < 2; r++) { for (i = 0; i < n; i++) printf "%d,", (i + r) % 5; print r } }' >w.csv
+    expect "$1-$2: initial weights" 0 "$NNC" run w.nn train w.csv --epochs 0 --save w.safetensors --verbose 0
+    expect "$1-$2: --emit=infer" 0 "$NNC" w.nn --emit=infer --weights w.safetensors -o w_infer.c -H w_infer.h
+    grep -q "predictions y (n x 10), $3 rows at a time" w_infer.c && ok || fail "$1-$2: not $3 rows a block"
+    grep -q "^#define W_SCRATCH_BYTES $4\$" w_infer.h && ok || fail "$1-$2: $(grep SCRATCH_BYTES w_infer.h)"
+done
+
 # ---- --profile (SPEC 3): every kernel timed, no allocation inside steps ----
 expect "train --profile" 0 "$NNC" run r.nn train d.csv --no-save --epochs 3 --batch-size 2 --profile
 has "--profile" "forward_backward"

@@ -11,8 +11,15 @@
 #include <string.h>
 
 
-/* At most this many reals of scratch on the stack per block of rows. */
-enum { INFER_STACK_REALS = 16384, INFER_MAX_ROWS = 8 };
+/* Scratch on the stack per block of rows: at most INFER_STACK_REALS, and
+** rows enough for the widest register tile (8). Every block reads all the
+** weights, and a block of fewer rows than a tile runs the one-row loop,
+** which reads them once a row: weights of INFER_UNCACHED_WEIGHTS bytes or
+** more stay in no core's cache from one read to the next, so such a model
+** takes up to INFER_WIDE_STACK_REALS to run whole tiles (784-2048-10, 6.4
+** MB: 5 rows a block, 88 us a row at 256 rows; 8 rows, 32 us). */
+enum { INFER_STACK_REALS = 16384, INFER_WIDE_STACK_REALS = 32768, INFER_MAX_ROWS = 8 };
+enum { INFER_UNCACHED_WEIGHTS = 1 << 20 };
 
 typedef struct Infer {
     CgFile cf;
@@ -27,13 +34,11 @@ typedef struct Infer {
 static void baked_weights(Infer *in, CgText *t) {
     const CgModel *cm = in->cf.model;
     Arena *a = in->cf.arena;
-    in->param_bytes = 0;
     cg_c_put(t, "\n/* The trained weights, as the safetensors file holds them. */\n");
     for (int i = 0; i < cm->desc.n_params; i++) {
         if (!cm->params_used[i]) continue;
         const NncParam *p = &cm->desc.params[i];
         long count = p->size;
-        in->param_bytes += count * (in->cf.o->f64 ? 8 : 4);
         cg_c_printf(t, "static const nnc_real w%d[%ld] = { /* %s %s */\n    ", i, count,
                     cg_comment(a, p->name), cg_c_dims(a, p->rank, p->dims));
         for (long e = 0; e < count; e++)
@@ -69,8 +74,11 @@ static void infer_build(Infer *in, const CgModel *cm) {
     cg_c_file_init(&in->cf, cm);
     in->kernel.arena = cm->arena;
     cg_c_print_kernel(&in->cf, &in->kernel, cm->kernel[LK_PREDICT]);
+    for (int i = 0; i < cm->desc.n_params; i++)
+        if (cm->params_used[i]) in->param_bytes += cm->desc.params[i].size * (cm->o->f64 ? 8 : 4);
     long per_row = cm->desc.scratch_per_row > 0 ? cm->desc.scratch_per_row : 1;
-    in->rows = INFER_STACK_REALS / per_row;
+    long budget = in->param_bytes >= INFER_UNCACHED_WEIGHTS ? INFER_WIDE_STACK_REALS : INFER_STACK_REALS;
+    in->rows = budget / per_row;
     in->rows = in->rows < 1 ? 1 : in->rows > INFER_MAX_ROWS ? INFER_MAX_ROWS : in->rows;
     in->scratch = cm->desc.scratch_fixed + in->rows * cm->desc.scratch_per_row;
 }
@@ -104,8 +112,6 @@ const char *cg_c_infer_header(const CgModel *cm) {
     const NncModel *d = &cm->desc;
     Infer in;
     infer_build(&in, cm);
-    CgText scratch = {.arena = cm->arena};
-    baked_weights(&in, &scratch); /* sizes the baked arrays */
     CgText t = {.arena = cm->arena};
     const char *p = in.cf.prefix, *up = cg_upper(cm->arena, p), *r = real_name(o);
     cg_c_header_comment(&in.cf, &t, "The interface of inference code");
