@@ -505,7 +505,7 @@ static int rt_csv_parse(RtCsv *c, RtData *d, const NncModel *m, const char *labe
     d->rows = rows;
     d->n_x = m->n_inputs;
     d->n_t = need_targets ? m->target_width : 0;
-    d->x = rt_alloc(sizeof(nnc_real) * (size_t)(rows * (d->n_x + d->n_t)), "the data");
+    d->x = rt_alloc_big(sizeof(nnc_real) * (size_t)(rows * (d->n_x + d->n_t)), "the data");
     if (!d->x)
         return -1;
     d->t = d->x + rows * d->n_x;

@@ -555,9 +555,9 @@ int rt_dist_shard(RtTrainer *tr) {
     if (rt_dist.shared) {
         rt_dist.home = rt_dist_window(rt_dist.home_rows * w, &rt_dist.rows_win, rt_dist.peer + rt_dist.size);
     } else {
-        rt_dist.home = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.home_rows * w), "the rank's rows");
+        rt_dist.home = rt_alloc_big(sizeof(nnc_real) * (size_t)(rt_dist.home_rows * w), "the rank's rows");
         rt_dist.send = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.home_rows * w), "the rows to send");
-        rt_dist.recv_x = rt_alloc(sizeof(nnc_real) * (size_t)(rt_dist.need * w), "the epoch's rows");
+        rt_dist.recv_x = rt_alloc_big(sizeof(nnc_real) * (size_t)(rt_dist.need * w), "the epoch's rows");
         rt_dist.local = rt_alloc(sizeof(long) * (size_t)rt_dist.need, "the epoch's order");
         rt_dist.counts = rt_alloc(sizeof(int) * (size_t)(6 * rt_dist.size), "the exchange's counts");
         if (!rt_dist.home || !rt_dist.send || !rt_dist.recv_x || !rt_dist.local || !rt_dist.counts)

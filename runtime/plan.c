@@ -72,7 +72,7 @@ int rt_block_alloc(RtBlock *b, const RtPlan *plan, const NncModel *m) {
     char *cur;
     int w;
     memset(b, 0, sizeof *b);
-    b->base = rt_alloc(plan->total, "the trainer's buffers");
+    b->base = rt_alloc_big(plan->total, "the trainer's buffers");
     if (!b->base)
         return -1;
     cur = b->base;

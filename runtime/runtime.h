@@ -13,9 +13,13 @@
 #define NNC_RUNTIME_H
 
 /* fsync, isatty, clock_gettime, pthreads: POSIX, hidden by -std=c99 unless
-** asked for before the first system header. */
+** asked for before the first system header; and on Linux madvise, which
+** POSIX alone hides too (rt_alloc_big). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1
 #endif
 
 #include <stdarg.h>
@@ -68,6 +72,9 @@ void rt_warning(const char *fmt, ...) RT_PRINTF(1, 2);
 ** training steps). */
 extern long rt_heap_allocs;
 void *rt_alloc(size_t bytes, const char *what);   /* zeroed; NULL + message */
+/* The same, for the buffers the steps read all over: the data's rows and
+** the trainer's block; freed with free(). */
+void *rt_alloc_big(size_t bytes, const char *what);
 double rt_now(void);                                /* monotonic seconds */
 /* Reads a whole file, NUL-terminated; NULL + message naming the file. */
 char *rt_read_file(const char *path, size_t *size);

@@ -513,6 +513,28 @@ Test(rt_units, the_step_flushes_denormals_and_leaves_the_callers_mode) {
 
 /* ---- util.c ---- */
 
+/* Big buffers are zeroed like rt_alloc's, and on Linux start on a 2 MB
+** boundary, where a huge page can map them. */
+Test(rt_units, big_buffers_are_zeroed_and_on_huge_page_boundaries) {
+    static const size_t sizes[] = {1, 4096, ((size_t)2 << 20) - 1, (size_t)2 << 20, ((size_t)5 << 20) + 3};
+    size_t k, i;
+    long before = rt_heap_allocs;
+    for (k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        unsigned char *p = rt_alloc_big(sizes[k], "a test buffer");
+        cr_assert(p != NULL);
+        for (i = 0; i < sizes[k]; i += 4093)
+            cr_assert_eq(p[i], 0);
+        cr_assert_eq(p[sizes[k] - 1], 0);
+#ifdef __linux__
+        if (sizes[k] >= (size_t)2 << 20)
+            cr_assert_eq((uintptr_t)p % ((uintptr_t)2 << 20), 0, "%zu bytes at %p", sizes[k], (void *)p);
+#endif
+        memset(p, 0xff, sizes[k]);
+        free(p);
+    }
+    cr_assert_eq(rt_heap_allocs - before, 5);
+}
+
 Test(rt_units, number_formats) {
     char buf[64];
     rt_format_value(buf, sizeof buf, 0.68071);

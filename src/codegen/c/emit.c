@@ -30,10 +30,12 @@ void cg_c_header_comment(CgFile *cf, CgText *t, const char *what) {
     cg_c_put(t, "** Do not edit: regenerate it from the .nn file.\n");
 }
 
-/* -std=c99 hides POSIX; the runtime needs it before the first system
-** header, and nnc_abi.h, first in the runtime, includes one. */
+/* -std=c99 hides POSIX (and Linux's madvise); the runtime needs them
+** before the first system header, and nnc_abi.h, first in the runtime,
+** includes one. */
 void cg_c_prologue(CgFile *cf, CgText *t) {
     cg_c_put(t, "#ifndef _POSIX_C_SOURCE\n#define _POSIX_C_SOURCE 200809L\n#endif\n");
+    cg_c_put(t, "#if defined(__linux__) && !defined(_DEFAULT_SOURCE)\n#define _DEFAULT_SOURCE 1\n#endif\n");
     if (cf->o->f64) cg_c_put(t, "#ifndef NNC_F64\n#define NNC_F64 1\n#endif\n");
 }
 
