@@ -48,7 +48,7 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 infer_rows=""
 for letter in ${*:-A B C D E}; do
     set -- $(model_$letter)
-    name=$1 layers=$2 act=$3 loss=$4 batch=$5 data=$SHARED/data/$6 epochs=$7 tepochs=$8
+    name=$1 layers=$2 act=$3 loss=$4 batch=$5 data=$SHARED/data/$6 epochs=$7 tepochs=$8 pepochs=$9
     rows=$(($(wc -l <"$data") - 1))
     model=$here/models/$name.nn
     "$NNC" -w "$model" -o "$work/$name.c"
@@ -62,8 +62,8 @@ for letter in ${*:-A B C D E}; do
         c="$c $(nnc_rate "$work/$name" "$data" "$epochs")"
         l="$l $(nnc_rate "$work/${name}_llvm" "$data" "$epochs")"
         t="$t $("$PYTHON" "$here/torch_mlp.py" "$data" "$(echo "$layers" | tr , -)" "$tloss" "$batch" "$tepochs" "$THREADS" "$act")"
-        h="$h $("$work/peers/c_mlp_naive" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 2 --n "$rows" --infer-min-time 0 | json train_sps)"
-        b="$b $("$work/peers/c_mlp_blas" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs 2 --n "$rows" --infer-min-time 0 | json train_sps)"
+        h="$h $("$work/peers/c_mlp_naive" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs "$pepochs" --n "$rows" --infer-min-time 0 | json train_sps)"
+        b="$b $("$work/peers/c_mlp_blas" --layers "$layers" --act "$act" --loss "$loss" --batch "$batch" --epochs "$pepochs" --n "$rows" --infer-min-time 0 | json train_sps)"
         rep=$((rep + 1))
     done
     c=$(echo "$c" | median) l=$(echo "$l" | median) t=$(echo "$t" | median)
