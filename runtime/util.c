@@ -51,8 +51,8 @@ void *rt_alloc(size_t bytes, const char *what) {
 ** page tables, slow in a virtual machine. So on Linux such a buffer lies
 ** on 2 MB boundaries and asks for transparent huge pages (granted when
 ** /sys/kernel/mm/transparent_hugepage/enabled says always or madvise; a
-** request refused changes nothing): model C trained 13 % faster (its 32
-** rows a step from 31 MB of pixels), D 7 %, E about 8 %. */
+** request refused changes nothing): model C trained 7 % faster (its 32
+** rows a step from 31 MB of pixels), D 4 %, E 7 % (README, "Speed"). */
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
 #define RT_HUGE_PAGE ((size_t)2 << 20)
 #endif
