@@ -277,7 +277,8 @@ static bool vector_expr(const LExpr *e) {
     case LX_CONST: case LX_ARG: return true;
     case LX_LOAD: case LX_LOCAL: return lane_index(e->idx);
     case LX_OP:
-        if (e->op == LOP_SQRT || e->op == LOP_SQUARE || e->op == LOP_NEG) return vector_expr(e->in[0]);
+        if (e->op == LOP_SQRT || e->op == LOP_SQUARE || e->op == LOP_NEG || e->op == LOP_EXP || e->op == LOP_SIGMOID)
+            return vector_expr(e->in[0]);
         return (e->op == LOP_ADD || e->op == LOP_SUB || e->op == LOP_MUL || e->op == LOP_DIV) &&
                vector_expr(e->in[0]) && vector_expr(e->in[1]);
     default: return false;

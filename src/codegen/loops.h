@@ -211,11 +211,13 @@ typedef struct LoopKernel {
 } LoopKernel;
 
 /* A chunk of lanes (an LH_LANES loop over j0 from 0, step 1, constant
-** bounds) whose every statement is a lane-wise + - * /, negation, square
-** or square root (correctly rounded, as the scalar one) of operands
-** contiguous in the lane or the same for every lane: a printer may spell it
-** as one vector operation per statement, per lane the same IEEE
-** operations in the same order as the loop (loop_build.c). */
+** bounds) whose every statement is a lane-wise + - * /, negation, square,
+** square root (correctly rounded, as the scalar one), exp or sigmoid of
+** operands contiguous in the lane or the same for every lane: a printer
+** may spell it as one vector operation per statement, per lane the same
+** bits as the loop (loop_build.c): the same IEEE operations in the same
+** order, and for exp and sigmoid the scalar function's bits (C's
+** nnc_vexp<lanes>, where the target has it; LLVM, a call per lane). */
 bool loops_vector_chunk(const LoopKernel *k, const LStmt *s);
 
 /* LS_TRANSPOSE in registers, the same on every target: with d = 1, 2, 4, ...

@@ -40,7 +40,7 @@ const char *cg_c_dims(Arena *a, int rank, const int *dims); /* "[30, 15]" */
 typedef enum CgHelper {
     H_EXP, /* first: sigmoid, softplus and swish call it */
     H_SQ, H_STEP, H_RELU, H_LEAKY, H_ELU, H_SELU, H_SIGMOID, H_SOFTPLUS, H_SOFTSIGN,
-    H_SWISH, H_GELU, H_SIGN, H_DIVNZ, H_MIN, H_MAX, H_MASK, H_SQRT, H_VECTORS, H_VSQRT, H_SHUFFLE, H_RANGE, H_COUNT
+    H_SWISH, H_GELU, H_SIGN, H_DIVNZ, H_MIN, H_MAX, H_MASK, H_SQRT, H_VECTORS, H_VSQRT, H_VEXP, H_SHUFFLE, H_RANGE, H_COUNT
 } CgHelper;
 /* The math macros, and the definitions of the helpers whose bit is set. */
 void cg_c_helpers(CgText *t, unsigned used);

@@ -19,6 +19,7 @@ typedef struct Pr {
     bool seed_used, step_used, range_used;
     int lanes;          /* printing a chunk of lanes as vectors of this many, or 0 */
     unsigned vsqrt;     /* the widths (4, 8, 16) of the vector square roots printed */
+    unsigned vexp;      /* and of the vector exps and sigmoids */
     int loop_depth;     /* loops around the statement printed */
     bool *vector_local; /* per local: declared in a chunk as a vector */
 } Pr;
@@ -132,9 +133,10 @@ static const char *local_text(Pr *p, int local, LIdx idx) {
 
 static bool lane_varying(const Pr *p, const LExpr *e);
 
-/* A lane-wise negation, square or square root (loops_vector_chunk) of the
-** vector x: the square root is NNC_VSQRT<lanes>, the target's vector
-** instruction, which the chunk's #if requires. */
+/* A lane-wise negation, square, square root, exp or sigmoid
+** (loops_vector_chunk) of the vector x: the square root is
+** NNC_VSQRT<lanes>, the target's vector instruction, exp and sigmoid
+** nnc_vexp<lanes> and nnc_vsigmoid<lanes>; the chunk's #if requires them. */
 static const char *vector_unary(Pr *p, const LExpr *e, const char *x) {
     Arena *a = p->cf->arena;
     switch (e->op) {
@@ -142,6 +144,11 @@ static const char *vector_unary(Pr *p, const LExpr *e, const char *x) {
         p->cf->helpers |= 1u << H_VSQRT;
         p->vsqrt |= (unsigned)p->lanes;
         return arena_printf(a, "NNC_VSQRT%d(%s)", p->lanes, x);
+    case LOP_EXP:
+    case LOP_SIGMOID:
+        p->cf->helpers |= 1u << H_VEXP;
+        p->vexp |= (unsigned)p->lanes;
+        return arena_printf(a, "nnc_v%s%d(%s)", e->op == LOP_EXP ? "exp" : "sigmoid", p->lanes, x);
     case LOP_SQUARE: return arena_printf(a, "((%s) * (%s))", x, x);
     default: return arena_printf(a, "(-%s)", x); /* LOP_NEG */
     }
@@ -375,7 +382,7 @@ static const LStmt *vector_chunks(Pr *p, const LStmt *s) {
     p->cf->helpers |= 1u << H_VECTORS;
     CgText vectors = {.arena = p->cf->arena, .indent = p->body->indent}, *body = p->body;
     p->body = &vectors;
-    p->vsqrt = 0;
+    p->vsqrt = p->vexp = 0;
     for (const LStmt *c = s; c != end; c = c->next) {
         p->lanes = (int)c->to.c;
         vector_stmts(p, c->body);
@@ -385,6 +392,8 @@ static const LStmt *vector_chunks(Pr *p, const LStmt *s) {
     cg_c_put(body, "#if NNC_VECTORS");
     for (int lanes = 4; lanes <= 16; lanes *= 2)
         if (p->vsqrt & (unsigned)lanes) cg_c_printf(body, " && defined(NNC_VSQRT%d)", lanes);
+    for (int lanes = 4; lanes <= 16; lanes *= 2)
+        if (p->vexp & (unsigned)lanes) cg_c_printf(body, " && defined(NNC_VEXP%d)", lanes);
     cg_c_put(body, "\n");
     cg_c_put(body, cg_c_text(&vectors));
     cg_c_put(body, "#else\n");

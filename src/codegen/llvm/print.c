@@ -156,6 +156,18 @@ static LLVMValueRef vector_sqrt(Lp *p, const Vec *v, LLVMValueRef a) {
     return LLVMBuildCall2(p->b, type, f, &a, 1, "");
 }
 
+/* exp or sigmoid of every lane of a: the scalar function lane by lane,
+** which LLVM's vectorizers leave alone (libm's expf may set errno), as
+** their bits are the C vector helper's. */
+static LLVMValueRef vector_by_lane(Lp *p, const Vec *v, const LExpr *e, LLVMValueRef a) {
+    LLVMValueRef out = LLVMGetUndef(v->type);
+    for (unsigned lane = 0; lane < v->lanes; lane++) {
+        LLVMValueRef at = ll_i32(p->lf, (int)lane), x = LLVMBuildExtractElement(p->b, a, at, "");
+        out = LLVMBuildInsertElement(p->b, out, ll_scalar(p->lf, p->b, e->op, e->value, &x), at, "");
+    }
+    return out;
+}
+
 static LLVMValueRef vexpr(Lp *p, const Vec *v, const LExpr *e) {
     int t = product_term(p, e);
     if (t >= 0) {
@@ -175,6 +187,7 @@ static LLVMValueRef vexpr(Lp *p, const Vec *v, const LExpr *e) {
         if (e->op == LOP_NEG) return LLVMBuildFNeg(p->b, a, "");
         if (e->op == LOP_SQUARE) return LLVMBuildFMul(p->b, a, a, "");
         if (e->op == LOP_SQRT) return vector_sqrt(p, v, a);
+        if (e->op == LOP_EXP || e->op == LOP_SIGMOID) return vector_by_lane(p, v, e, a);
         LLVMValueRef b = vexpr(p, v, e->in[1]);
         switch (e->op) {
         case LOP_ADD: return LLVMBuildFAdd(p->b, a, b, "");
