@@ -412,6 +412,16 @@ static void reduce(Lw *w, const IrNode *n) {
     } while (lw_nest_next(&out));
 }
 
+/* The loop just opened over a softmax's 8 or 16 elements (10 classes: 8 in
+** the loop, 2 written out) as one chunk of lanes: its exps, in a pass of
+** their own, print as vector exps (loops_vector_chunk). */
+static void exps_as_lanes(Lw *w) {
+    LStmt *l = w->b.open[w->b.depth];
+    if (l->kind == LS_LOOP && l->var == LV_J0 && l->step == 1 && !l->from.rows && !l->to.rows && l->from.c == 0 &&
+        (l->to.c == 8 || l->to.c == 16))
+        l->hint = LH_LANES;
+}
+
 static void softmax(Lw *w, const IrNode *n) {
     const IrNode *x = n->in[0];
     int axis = n->axis, len = n->shape.dim[axis];
@@ -423,19 +433,18 @@ static void softmax(Lw *w, const IrNode *n) {
         int m = lb_local(&w->b, "m", 0, false), s = lb_local(&w->b, "s", 0, false);
         lb_decl(&w->b, m, lx_const(w->arena, -HUGE_VAL));
         lb_decl(&w->b, s, lx_const(w->arena, 0));
-        for (int pass = 0; pass < 3; pass++) {
+        for (int pass = 0; pass < 4; pass++) { /* max, exps, their sum in order, quotients */
             lw_nest_vector(&in, w, shape_vector(len), LV_J0, unroll);
+            if (pass == 1) exps_as_lanes(w);
             do {
                 LIdx c[IR_MAX_RANK];
                 insert_axis(c, out.c, n->shape.rank, axis, in.c[0]);
                 const CgAccess *at = &np_of(w, n)->at;
                 if (pass == 0) lb_set(&w->b, m, lidx_const(0), op2(w, LOP_MAXIMUM, local(w, m), lw_elem(w, x, c)));
-                if (pass == 1) {
-                    LExpr *e = lx_op(w->arena, LOP_EXP, 0, op2(w, LOP_SUB, lw_elem(w, x, c), local(w, m)), NULL, NULL);
-                    dst(w, n, c, e);
-                    lb_set(&w->b, s, lidx_const(0), op2(w, LOP_ADD, local(w, s), lw_load(w, at, n->shape, c)));
-                }
-                if (pass == 2) dst(w, n, c, op2(w, LOP_DIV, lw_load(w, at, n->shape, c), local(w, s)));
+                if (pass == 1)
+                    dst(w, n, c, lx_op(w->arena, LOP_EXP, 0, op2(w, LOP_SUB, lw_elem(w, x, c), local(w, m)), NULL, NULL));
+                if (pass == 2) lb_set(&w->b, s, lidx_const(0), op2(w, LOP_ADD, local(w, s), lw_load(w, at, n->shape, c)));
+                if (pass == 3) dst(w, n, c, op2(w, LOP_DIV, lw_load(w, at, n->shape, c), local(w, s)));
             } while (lw_nest_next(&in));
         }
         if (np_of(w, n)->lse >= 0) { /* plan.c rule 9 */
