@@ -59,6 +59,8 @@ bool ll_optimize(LlFile *lf);
 ** and main), verified and optimized. */
 bool ll_build(LlFile *lf, CgLlvmKind kind, bool globals);
 LLVMValueRef ll_real(LlFile *lf, double v);
+/* ---- vexp.c: exp or sigmoid (op) of a vector of floats, libm's bits ---- */
+LLVMValueRef ll_vector_exp(LlFile *lf, LLVMBuilderRef b, LOp op, LLVMValueRef x);
 LLVMValueRef ll_i64(LlFile *lf, long v);
 LLVMValueRef ll_i32(LlFile *lf, int v);
 

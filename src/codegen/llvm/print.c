@@ -156,10 +156,13 @@ static LLVMValueRef vector_sqrt(Lp *p, const Vec *v, LLVMValueRef a) {
     return LLVMBuildCall2(p->b, type, f, &a, 1, "");
 }
 
-/* exp or sigmoid of every lane of a: the scalar function lane by lane,
-** which LLVM's vectorizers leave alone (libm's expf may set errno), as
-** their bits are the C vector helper's. */
+/* exp or sigmoid of every lane of a, with libm's bits: as the C backend's
+** vector helper where the target has what it needs (vexp.c), else the
+** scalar function lane by lane (libm's expf may set errno: no vectorizer
+** touches it). */
 static LLVMValueRef vector_by_lane(Lp *p, const Vec *v, const LExpr *e, LLVMValueRef a) {
+    const char *f = p->lf->features;
+    if (!p->lf->o->f64 && strstr(f, "+avx512f") && strstr(f, "+fma")) return ll_vector_exp(p->lf, p->b, e->op, a);
     LLVMValueRef out = LLVMGetUndef(v->type);
     for (unsigned lane = 0; lane < v->lanes; lane++) {
         LLVMValueRef at = ll_i32(p->lf, (int)lane), x = LLVMBuildExtractElement(p->b, a, at, "");
